@@ -1,0 +1,188 @@
+"""Records shared by the core and the shells: verdicts, reasons, decisions, needs, fetches.
+
+Everything here is a frozen value. Parsers turn bytes into documents; ``rules.py`` turns documents
+into a :class:`Decision`; the shells only translate and do I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+
+
+class Verdict(enum.Enum):
+    """What one signal says about one purpose (standards.md §0.2)."""
+
+    ALLOW = "allow"
+    """An explicit permission (``tdm-reservation: 0``, ``train-ai=y``, ``ai-train=yes``)."""
+    RESERVED = "reserved"
+    """An explicit reservation of rights (DSM art. 4(3) opt-out)."""
+    UNKNOWN = "unknown"
+    """No statement, an unknown label, or a statement that could not be parsed."""
+
+
+class Purpose(str, enum.Enum):
+    """What the crawl is for (DESIGN §3)."""
+
+    TRAIN_AI = "train-ai"
+    AI_INPUT = "ai-input"
+    SEARCH = "search"
+    TDM = "tdm"
+
+
+class Signal(str, enum.Enum):
+    """Signal names exactly as spelled in ``OPTOUT_SIGNALS`` (DESIGN §5.2)."""
+
+    ROBOTS = "robots"
+    AI_AGENTS = "ai-agents"
+    TDMREP = "tdmrep"
+    NOAI = "noai"
+    CONTENT_USAGE = "content-usage"
+    CONTENT_SIGNAL = "content-signal"
+    AI_TXT = "ai-txt"
+    REGISTRY = "registry"
+    C2PA = "c2pa"
+    IPTC = "iptc"
+    RSL = "rsl"
+
+
+ALL_SIGNALS: frozenset[str] = frozenset(s.value for s in Signal)
+"""Every signal name; the default of ``Policy.signals``."""
+
+
+class Code(str, enum.Enum):
+    """Reason codes (DESIGN §6). The values are the stable, public spelling."""
+
+    ROBOTS_DISALLOW = "robots_disallow"
+    ROBOTS_UNREACHABLE = "robots_unreachable"
+    ROBOTS_AI_AGENTS = "robots_ai_agents"
+    TDMREP_FILE = "tdmrep_file"
+    TDMREP_HEADER = "tdmrep_header"
+    TDMREP_META = "tdmrep_meta"
+    NOAI_HEADER = "noai_header"
+    NOAI_META = "noai_meta"
+    NOIMAGEAI = "noimageai"
+    CONTENT_USAGE = "content_usage"
+    CONTENT_SIGNAL = "content_signal"
+    AI_TXT = "ai_txt"
+    REGISTRY = "registry"
+    SIGNAL_UNAVAILABLE = "signal_unavailable"
+    NO_PERMISSION = "no_permission"
+    LICENCE = "licence"
+    BYPASS = "bypass"
+    C2PA = "c2pa"
+    IPTC = "iptc"
+    TDMREP_EPUB = "tdmrep_epub"
+    TDMREP_PDF = "tdmrep_pdf"
+    RSL_LICENCE = "rsl_licence"
+
+
+class Doc(str, enum.Enum):
+    """Origin documents the pre-request flow may need; also the ``<document>`` of fetch stats."""
+
+    ROBOTS = "robots"
+    TDMREP = "tdmrep"
+    AI_TXT = "ai-txt"
+    REGISTRY = "registry"
+    LICENCE = "licence"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One piece of evidence behind a decision (DESIGN §3).
+
+    Attributes:
+        code: a reason code of DESIGN §6 (``Code`` value).
+        signal: the deciding signal as spelled in ``OPTOUT_SIGNALS`` (or ``licence``, ``policy``,
+            ``bypass``).
+        source: URL of the document that decided (robots.txt, tdmrep.json, the response URL...).
+        detail: the matched line, header value or meta content, in words.
+        policy_url: a ``tdm-policy`` or licence URL, when the signal named one.
+        evidence: ``sha256:<hex>`` of the document that decided, when there is one.
+    """
+
+    code: str
+    signal: str
+    source: str
+    detail: str
+    policy_url: str | None = None
+    evidence: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A document body kept so that the audit log can store a content-addressed copy."""
+
+    digest: str
+    """``sha256:<hex>`` of :attr:`body`."""
+    body: bytes = field(repr=False)
+
+    @classmethod
+    def of(cls, body: bytes) -> Evidence:
+        """Wrap *body* with its SHA-256 digest."""
+        return cls(digest="sha256:" + hashlib.sha256(body).hexdigest(), body=body)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of checking one URL (DESIGN §3).
+
+    Attributes:
+        url: the URL decided on.
+        allowed: whether the URL may be collected for the policy's purpose.
+        action: ``"allow"``, ``"skip"`` or ``"bypass"``.
+        stage: ``"request"`` (before sending) or ``"response"`` (after the response arrived).
+        reasons: the evidence, deciding reasons first.
+        licensing: policy and licence URLs seen (leads for a licensing team).
+        errors: problems met while reading signals (malformed documents, oversized headers...).
+        evidence: document bodies behind the reasons, for the audit log (not compared).
+    """
+
+    url: str
+    allowed: bool
+    action: str
+    stage: str
+    reasons: tuple[Reason, ...] = ()
+    licensing: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = field(default=(), compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What the pre-request flow asks its driver for: one origin document (or registry answer).
+
+    Attributes:
+        doc: which document.
+        url: the document's URL (``<origin>/robots.txt``...); for the registry, the URL looked up.
+        origin: ``scheme://host:port`` the document belongs to (the cache key with ``doc``).
+    """
+
+    doc: Doc
+    url: str
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What a shell got when it fetched a side document. Failures are data, never exceptions.
+
+    Attributes:
+        url: the URL requested.
+        status: the final HTTP status, or 0 when no response came (network error, timeout...).
+        body: the body read, at most the cap for that document.
+        error: ``"timeout"``, ``"network"``, ``"redirects"`` (too many), ``"scheme"`` (redirect to a
+            non-http(s) scheme), ``"too_large"`` (body cut by its cap), or ``None``.
+        final_url: the URL the body came from after redirects.
+        content_type: the ``Content-Type`` of the final response, if any.
+        max_age: freshness the server announced (seconds), if any.
+    """
+
+    url: str
+    status: int
+    body: bytes = b""
+    error: str | None = None
+    final_url: str | None = None
+    content_type: str | None = None
+    max_age: float | None = None

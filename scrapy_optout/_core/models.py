@@ -137,6 +137,10 @@ class Decision:
         licensing: policy and licence URLs seen (leads for a licensing team).
         errors: problems met while reading signals (malformed documents, oversized headers...).
         evidence: document bodies behind the reasons, for the audit log (not compared).
+        permissions: explicit permissions seen (``tdm-reservation: 0``, ``train-ai=y``...), which
+            opt-in mode needs (not compared).
+        image_reasons: for a page, the ``noai``/``noimageai`` reasons that reserve the images
+            requested from it (DESIGN §5 rule 4); the shells keep them for the page's lifetime.
     """
 
     url: str
@@ -147,6 +151,8 @@ class Decision:
     licensing: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     evidence: tuple[Evidence, ...] = field(default=(), compare=False, repr=False)
+    permissions: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    image_reasons: tuple[Reason, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,3 +192,33 @@ class Fetched:
     final_url: str | None = None
     content_type: str | None = None
     max_age: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryEntry:
+    """A registry entry that covers the URL looked up (DESIGN §8).
+
+    Attributes:
+        scope: ``domain``, ``host``, ``prefix`` or ``url``.
+        value: the domain, host, prefix or URL registered.
+        purposes: the purposes reserved; empty means all purposes.
+        policy: a policy or contact URL (a licensing lead), if any.
+        registered: the registration date (ISO 8601), if any.
+        source: who registered it, if known.
+        permits: True for an opt-in permission rather than a reservation.
+    """
+
+    scope: str
+    value: str
+    purposes: frozenset[str] = frozenset()
+    policy: str | None = None
+    registered: str | None = None
+    source: str | None = None
+    permits: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryAnswer:
+    """What a registry says about one URL: the entries covering it (possibly none)."""
+
+    entries: tuple[RegistryEntry, ...] = ()

@@ -1,0 +1,204 @@
+"""The crawl's policy: who we are, what we collect for, which signals count (DESIGN §3).
+
+``Policy`` is a frozen, keyword-only value: equal values compare and hash equal and give the same
+:attr:`Policy.digest` in the compliance log (DESIGN §5.2 "Policy values"). Bad values raise
+``ValueError`` naming the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from datetime import date
+
+from .agents import bundled_agents
+from .models import ALL_SIGNALS, Purpose
+from .robots import agent_token
+
+PURPOSES = frozenset(p.value for p in Purpose)
+MODES = frozenset({"opt-out", "opt-in"})
+ON_UNAVAILABLE = frozenset({"skip", "allow"})
+SCOPES = frozenset({"domain", "host", "prefix", "url"})
+DEFAULT_HEAD_SCAN_BYTES = 1_048_576
+MIN_HEAD_SCAN_BYTES = 65_536
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Licence:
+    """One entry of the operator's licence register (DESIGN §8).
+
+    Attributes:
+        licensor: who granted the licence.
+        scope: ``domain`` (host and subdomains), ``host`` (that host, any port), ``prefix`` (URL
+            prefix) or ``url`` (exact URL).
+        value: the domain, host, prefix or URL.
+        purposes: the purposes licensed; empty means all.
+        valid_from: first day of validity (UTC), or None.
+        valid_until: last day of validity (UTC), or None.
+        reference: the contract's identifier, copied into the log.
+    """
+
+    licensor: str
+    scope: str
+    value: str
+    purposes: frozenset[str] = frozenset()
+    valid_from: date | None = None
+    valid_until: date | None = None
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise ValueError(f"licences: scope must be one of {sorted(SCOPES)}, got {self.scope!r}")
+        if not self.value:
+            raise ValueError("licences: value must not be empty")
+        object.__setattr__(self, "purposes", frozenset(self.purposes))
+        unknown = self.purposes - PURPOSES
+        if unknown:
+            raise ValueError(f"licences: unknown purposes {sorted(unknown)}")
+
+
+def _tokens(value: Iterable[str], name: str) -> tuple[str, ...]:
+    if isinstance(value, str | bytes):
+        raise ValueError(f"{name}: expected a sequence of tokens, got a single string")
+    out: list[str] = []
+    for token in value:
+        if not isinstance(token, str) or not agent_token(token):
+            raise ValueError(f"{name}: {token!r} is not a product token")
+        out.append(token)
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """What the crawler is, what it collects for, and how signals are honoured.
+
+    Attributes:
+        user_agent: our product token (``MyAIBot``), matched against robots.txt groups and
+            bot-scoped directives. Required: there is no safe default token.
+        purpose: ``train-ai`` (default), ``ai-input``, ``search`` or ``tdm``.
+        mode: ``opt-out`` (collect unless reserved) or ``opt-in`` (collect only with an explicit
+            permission or a licence).
+        signals: the signal names honoured (DESIGN §4 ``OPTOUT_SIGNALS``); all by default.
+        infer_from_ai_agents: a robots.txt group disallowing a known AI-training token reserves.
+        ai_agents: the tokens used for that inference; None means the bundled list.
+        on_unavailable: ``skip`` or ``allow`` when a signal source other than robots.txt cannot be
+            read (robots.txt unreachable always skips, RFC 9309 §2.3.1.4).
+        registry: path of a local registry or ``http(s)://`` root of a registry service.
+        licences: the operator's licence register entries.
+        audit_log: compliance log path (used by the shells).
+        audit_allowed: also log allowed decisions (skips are always logged).
+        cache_ttl: seconds a fetched origin document is trusted (RFC 9309 §2.4: at most a day is
+            advised for robots.txt).
+        head_scan_bytes: how much of an HTML body the head scan reads (at least 64 KiB).
+    """
+
+    user_agent: str
+    purpose: str = Purpose.TRAIN_AI.value
+    mode: str = "opt-out"
+    signals: frozenset[str] = ALL_SIGNALS
+    infer_from_ai_agents: bool = True
+    ai_agents: tuple[str, ...] | None = None
+    on_unavailable: str = "skip"
+    registry: str | None = None
+    licences: tuple[Licence, ...] = ()
+    audit_log: str | None = None
+    audit_allowed: bool = True
+    cache_ttl: float = 86400.0
+    head_scan_bytes: int = DEFAULT_HEAD_SCAN_BYTES
+    token: str = field(init=False, repr=False)
+    """Our token as compared (Google-style truncation, lower-case)."""
+    ai_tokens: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The inference tokens as compared (truncated, lower-case)."""
+    digest: str = field(init=False, repr=False, compare=False)
+    """SHA-256 of the policy's canonical JSON: the ``policy`` field of every log record."""
+
+    def __post_init__(self) -> None:  # noqa: C901 - one check per field, in field order
+        set_ = object.__setattr__
+        if not isinstance(self.user_agent, str) or not agent_token(self.user_agent.strip()):
+            raise ValueError(
+                f"user_agent: a product token such as 'MyAIBot' is required, got {self.user_agent!r}"
+            )
+        set_(self, "user_agent", self.user_agent.strip())
+        set_(self, "token", agent_token(self.user_agent))
+        purpose = getattr(self.purpose, "value", self.purpose)
+        if purpose not in PURPOSES:
+            raise ValueError(f"purpose: must be one of {sorted(PURPOSES)}, got {self.purpose!r}")
+        set_(self, "purpose", purpose)
+        if self.mode not in MODES:
+            raise ValueError(f"mode: must be one of {sorted(MODES)}, got {self.mode!r}")
+        if isinstance(self.signals, str) or not isinstance(self.signals, Iterable):
+            raise ValueError(
+                f"signals: expected a collection of signal names, got {self.signals!r}"
+            )
+        signals = frozenset(getattr(s, "value", s) for s in self.signals)
+        if signals - ALL_SIGNALS:
+            raise ValueError(
+                f"signals: unknown {sorted(map(str, signals - ALL_SIGNALS))}; "
+                f"known: {sorted(ALL_SIGNALS)}"
+            )
+        set_(self, "signals", signals)
+        if not isinstance(self.infer_from_ai_agents, bool):
+            raise ValueError("infer_from_ai_agents: must be True or False")
+        agents = (
+            bundled_agents() if self.ai_agents is None else _tokens(self.ai_agents, "ai_agents")
+        )
+        set_(self, "ai_agents", agents)
+        set_(self, "ai_tokens", frozenset(agent_token(t) for t in agents))
+        if self.on_unavailable not in ON_UNAVAILABLE:
+            raise ValueError(
+                f"on_unavailable: must be 'skip' or 'allow', got {self.on_unavailable!r}"
+            )
+        if self.registry is not None and (not isinstance(self.registry, str) or not self.registry):
+            raise ValueError(f"registry: expected a path or an http(s) URL, got {self.registry!r}")
+        if isinstance(self.licences, str | bytes) or not isinstance(self.licences, Iterable):
+            raise ValueError("licences: expected a sequence of Licence entries")
+        licences = tuple(self.licences)
+        if not all(isinstance(entry, Licence) for entry in licences):
+            raise ValueError("licences: every entry must be a scrapy_optout.Licence")
+        set_(self, "licences", licences)
+        if self.audit_log is not None and not isinstance(self.audit_log, str):
+            set_(self, "audit_log", str(self.audit_log))
+        if not isinstance(self.audit_allowed, bool):
+            raise ValueError("audit_allowed: must be True or False")
+        if isinstance(self.cache_ttl, bool) or not isinstance(self.cache_ttl, int | float):
+            raise ValueError(f"cache_ttl: expected seconds, got {self.cache_ttl!r}")
+        if not 0 < self.cache_ttl <= 30 * 86400:
+            raise ValueError(f"cache_ttl: must be in (0, 2592000] seconds, got {self.cache_ttl!r}")
+        set_(self, "cache_ttl", float(self.cache_ttl))
+        if isinstance(self.head_scan_bytes, bool) or not isinstance(self.head_scan_bytes, int):
+            raise ValueError(f"head_scan_bytes: expected an int, got {self.head_scan_bytes!r}")
+        if self.head_scan_bytes < MIN_HEAD_SCAN_BYTES:
+            raise ValueError(f"head_scan_bytes: must be at least {MIN_HEAD_SCAN_BYTES}")
+        set_(self, "digest", self._canonical_digest())
+
+    def uses(self, signal: str) -> bool:
+        """Whether *signal* (an ``OPTOUT_SIGNALS`` name) is honoured."""
+        return signal in self.signals
+
+    def _canonical_digest(self) -> str:
+        values: dict[str, object] = {}
+        for f in fields(self):
+            if not f.init:
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, frozenset):
+                value = sorted(value)
+            elif f.name == "licences":
+                value = [_licence_json(entry) for entry in value]
+            values[f.name] = value
+        text = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _licence_json(entry: Licence) -> dict[str, object]:
+    return {
+        "licensor": entry.licensor,
+        "scope": entry.scope,
+        "value": entry.value,
+        "purposes": sorted(entry.purposes),
+        "valid_from": entry.valid_from.isoformat() if entry.valid_from else None,
+        "valid_until": entry.valid_until.isoformat() if entry.valid_until else None,
+        "reference": entry.reference,
+    }

@@ -1,0 +1,217 @@
+"""THE ONLY place where opt-out signals are combined into a decision (DESIGN §5).
+
+Rule 1 — Access: robots.txt for our own token (RFC 9309) is a gate, not a reservation. A disallowed
+  path, or an unreachable robots.txt (5xx, 429, timeout, network error: RFC 9309 §2.3.1.4 "MUST
+  assume complete disallow"), skips whatever else is said; no licence lifts it.
+Rule 2 — Reservations: each protocol is read with its own internal precedence (TDMRep: file < header
+  < meta, absence never resets, TDMRep §1.7 / standards.md §1.7; aipref: most restrictive, vocab-07
+  §Combining; robots.txt lines: longest path, attach-05), then across protocols the most
+  restrictive wins: any reservation for the purpose skips (standards.md §0.3 [I]).
+Rule 3 — Inference: a path disallowed to a known AI-training token, in a group naming it
+  explicitly, is a reservation (``robots_ai_agents``) for training purposes.
+Rule 4 — Images: ``noimageai`` reserves image responses, and images whose referring page carried
+  ``noimageai``/``noai``.
+Rule 5 — Licences: only an entry of the operator's licence register covering the URL and purpose
+  lifts reservations (logged as ``licence``); it never lifts Rule 1.
+Rule 6 — Opt-in: in ``opt-in`` mode the final decision needs an explicit permission or a licence
+  (``no_permission``).
+Rule 7 — Unavailable sources other than robots.txt follow ``on_unavailable``
+  (``signal_unavailable``): "skip" makes them reasons, "allow" records them as errors.
+
+Which purposes each signal bears on is also decided here (the tables below), so that no parser or
+shell has an opinion about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from .models import Code, Decision, Evidence, Reason, Signal
+from .policy import Licence, Policy
+from .scopes import host_of, scope_matches
+
+TRAINING = frozenset({"train-ai", "tdm"})
+"""Purposes an AI-training signal (inference, ai.txt) bears on."""
+AI_USES = frozenset({"train-ai", "ai-input", "tdm"})
+"""Purposes ``noai``/``noimageai`` and TDMRep reserve; not ``search`` (DESIGN §5.1)."""
+CONTENT_USAGE_LABEL = {"train-ai": "train-ai", "search": "search"}
+"""Purpose -> aipref vocab-07 label; vocab-07 has no label for ai-input or generic TDM."""
+CONTENT_SIGNAL_KEY = {"train-ai": "ai-train", "ai-input": "ai-input", "search": "search"}
+"""Purpose -> Cloudflare Content Signals key (standards.md §5.3)."""
+
+
+def bears_on(signal: str, purpose: str) -> bool:
+    """Whether *signal* can say anything about *purpose* (so whether it is worth fetching)."""
+    if signal in (Signal.TDMREP, Signal.NOAI):
+        return purpose in AI_USES
+    if signal in (Signal.AI_AGENTS, Signal.AI_TXT):
+        return purpose in TRAINING
+    if signal == Signal.CONTENT_USAGE:
+        return purpose in CONTENT_USAGE_LABEL
+    if signal == Signal.CONTENT_SIGNAL:
+        return purpose in CONTENT_SIGNAL_KEY
+    return True
+
+
+def registry_covers(purposes: frozenset[str], purpose: str) -> bool:
+    """Whether a registry entry reserving *purposes* (empty: all) covers *purpose*.
+
+    A reservation of ``tdm`` also covers ``train-ai``: AI training is a form of text and data
+    mining (standards.md §0.1).
+    """
+    if not purposes or purpose in purposes:
+        return True
+    return purpose == "train-ai" and "tdm" in purposes
+
+
+@dataclass(slots=True)
+class Findings:
+    """What the engine found for one URL, before combination (a working record, not a result)."""
+
+    access: Reason | None = None
+    reservations: list[Reason] = field(default_factory=list)
+    unavailable: list[Reason] = field(default_factory=list)
+    permissions: list[str] = field(default_factory=list)
+    licensing: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    image_reasons: list[Reason] = field(default_factory=list)
+
+    def lead(self, url: str | None) -> None:
+        """Record a policy or licence URL as a licensing lead (once)."""
+        if url and url not in self.licensing:
+            self.licensing.append(url)
+
+    def keep(self, evidence: Evidence | None) -> None:
+        """Keep a document body for the audit log (once per digest)."""
+        if evidence is not None and all(e.digest != evidence.digest for e in self.evidence):
+            self.evidence.append(evidence)
+
+
+def tdm_layers(
+    layers: list[tuple[str, int | None, str | None, str]],
+) -> tuple[int | None, str | None, str, str]:
+    """TDMRep §1.7: each later layer supersedes; absence never resets; the two properties are
+    tracked separately.
+
+    Args:
+        layers: ``(code, reservation, policy, detail)`` from the earliest layer (file) to the
+            latest (meta, then embedded metadata).
+
+    Returns:
+        ``(reservation, policy, code, detail)``: the final values and the layer that set the
+        reservation.
+    """
+    reservation: int | None = None
+    policy: str | None = None
+    code = detail = ""
+    for layer_code, layer_reservation, layer_policy, layer_detail in layers:
+        if layer_reservation is not None:
+            reservation, code, detail = layer_reservation, layer_code, layer_detail
+        if layer_policy is not None:
+            policy = layer_policy
+    return reservation, policy, code, detail
+
+
+def licence_for(url: str, policy: Policy, today: date | None) -> tuple[Licence | None, str | None]:
+    """The first licence register entry covering *url* for the policy's purpose.
+
+    Returns ``(entry, error)``; a dated entry cannot be checked without *today* (the core reads
+    no clock), which is reported as an error rather than assumed valid.
+    """
+    host = host_of(url)
+    error = None
+    for entry in policy.licences:
+        if entry.purposes and not registry_covers(entry.purposes, policy.purpose):
+            continue
+        if not scope_matches(entry.scope, entry.value, url, host):
+            continue
+        if entry.valid_from or entry.valid_until:
+            if today is None:
+                error = f"licence.undated_check: {entry.reference or entry.value}"
+                continue
+            if entry.valid_from and today < entry.valid_from:
+                continue
+            if entry.valid_until and today > entry.valid_until:
+                continue
+        return entry, None
+    return None, error
+
+
+def _licence_reason(entry: Licence, purpose: str) -> Reason:
+    return Reason(
+        code=Code.LICENCE.value,
+        signal="licence",
+        source=entry.value,
+        detail=(
+            f"licence {entry.reference or '(no reference)'} from {entry.licensor} covers "
+            f"{entry.scope} {entry.value} for {purpose}"
+        ),
+    )
+
+
+def decide(url: str, stage: str, policy: Policy, found: Findings, today: date | None) -> Decision:
+    """Combine the findings for *url* into the final :class:`Decision` of *stage*."""
+    errors = list(found.errors)
+    reasons: list[Reason] = []
+    if found.access is not None:  # Rule 1
+        return _decision(url, stage, False, [found.access], found, errors)
+    reservations = list(found.reservations)
+    if found.unavailable:  # Rule 7
+        if policy.on_unavailable == "skip":
+            reservations.extend(found.unavailable)
+        else:
+            errors.extend(
+                f"signal_unavailable: {r.signal} {r.source} ({r.detail})" for r in found.unavailable
+            )
+    final = stage == "response"
+    needs_licence = bool(reservations) or (
+        final and policy.mode == "opt-in" and not found.permissions
+    )
+    if needs_licence:  # Rule 5
+        entry, error = licence_for(url, policy, today)
+        if error:
+            errors.append(error)
+        if entry is not None:
+            reasons = [_licence_reason(entry, policy.purpose), *reservations]
+            return _decision(url, stage, True, reasons, found, errors)
+    if reservations:  # Rules 2-4, 7
+        return _decision(url, stage, False, reservations, found, errors)
+    if needs_licence:  # Rule 6
+        missing = Reason(
+            code=Code.NO_PERMISSION.value,
+            signal="policy",
+            source=url,
+            detail=f"opt-in mode: no explicit permission or licence for {policy.purpose}",
+        )
+        return _decision(url, stage, False, [missing], found, errors)
+    return _decision(url, stage, True, reasons, found, errors)
+
+
+def _decision(
+    url: str, stage: str, allowed: bool, reasons: list[Reason], found: Findings, errors: list[str]
+) -> Decision:
+    return Decision(
+        url=url,
+        allowed=allowed,
+        action="allow" if allowed else "skip",
+        stage=stage,
+        reasons=tuple(reasons),
+        licensing=tuple(found.licensing),
+        errors=tuple(dict.fromkeys(errors)),
+        evidence=tuple(found.evidence),
+        permissions=tuple(found.permissions),
+        image_reasons=tuple(found.image_reasons),
+    )
+
+
+def bypass(url: str, note: str = "") -> Decision:
+    """The Decision recorded when a request opts out of checking (``dont_obey_optout``)."""
+    reason = Reason(
+        code=Code.BYPASS.value,
+        signal="bypass",
+        source=url,
+        detail=note or "checks bypassed for this request",
+    )
+    return Decision(url=url, allowed=True, action="bypass", stage="request", reasons=(reason,))

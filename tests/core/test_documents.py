@@ -1,0 +1,57 @@
+"""documents.py: RFC 9309 and TDMRep status-code outcomes as data."""
+
+from __future__ import annotations
+
+import pytest
+
+from scrapy_optout._core.documents import State, document_from_fetch, registry_document
+from scrapy_optout._core.models import Doc, Fetched, RegistryAnswer
+
+
+@pytest.mark.parametrize(
+    ("doc", "status", "error", "state"),
+    [
+        (Doc.ROBOTS, 200, None, State.OK),
+        (Doc.ROBOTS, 404, None, State.ABSENT),
+        (Doc.ROBOTS, 401, None, State.ABSENT),
+        (Doc.ROBOTS, 403, None, State.ABSENT),
+        (Doc.ROBOTS, 429, None, State.UNAVAILABLE),
+        (Doc.ROBOTS, 500, None, State.UNAVAILABLE),
+        (Doc.ROBOTS, 503, None, State.UNAVAILABLE),
+        (Doc.ROBOTS, 0, "timeout", State.UNAVAILABLE),
+        (Doc.ROBOTS, 0, "network", State.UNAVAILABLE),
+        (Doc.ROBOTS, 301, "redirects", State.ABSENT),
+        (Doc.ROBOTS, 302, "scheme", State.UNAVAILABLE),
+        (Doc.ROBOTS, 200, "too_large", State.OK),
+        (Doc.TDMREP, 200, None, State.OK),
+        (Doc.TDMREP, 404, None, State.ABSENT),
+        (Doc.TDMREP, 429, None, State.UNAVAILABLE),
+        (Doc.TDMREP, 503, None, State.UNAVAILABLE),
+        (Doc.TDMREP, 200, "too_large", State.UNAVAILABLE),
+        (Doc.TDMREP, 301, "redirects", State.UNAVAILABLE),
+        (Doc.AI_TXT, 200, None, State.OK),
+        (Doc.AI_TXT, 410, None, State.ABSENT),
+        (Doc.AI_TXT, 0, "timeout", State.UNAVAILABLE),
+        (Doc.LICENCE, 200, None, State.UNAVAILABLE),
+    ],
+)
+def test_status_outcomes(doc, status, error, state):
+    """R25-R28, T13-T14: each status or failure maps to ok, absent or unavailable."""
+    fetched = Fetched(url="https://e.org/d", status=status, body=b"[]", error=error)
+    document = document_from_fetch(doc, fetched)
+    assert document.state is state
+    assert (document.parsed is not None) is (state is State.OK)
+    assert (document.evidence is not None) is (state is State.OK)
+
+
+def test_unavailable_detail_says_why():
+    """The detail names the status or the failure for the log."""
+    assert document_from_fetch(Doc.ROBOTS, Fetched(url="u", status=503)).detail == "HTTP 503"
+    fetched = Fetched(url="u", status=0, error="timeout")
+    assert document_from_fetch(Doc.TDMREP, fetched).detail == "timeout"
+
+
+def test_registry_document():
+    """A registry answer is ok; None is unavailable."""
+    assert registry_document("u", RegistryAnswer(), source="r").state is State.OK
+    assert registry_document("u", None, source="r").state is State.UNAVAILABLE

@@ -24,9 +24,18 @@ test: lint
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-bench: $(STAMP)
-	$(BIN)/python bench/core.py
-	$(BIN)/python bench/robots_corpus.py
+# Benchmarks run in their own virtualenv: datadiligence (the peer we compare against) is installed
+# there only, never as a dependency of scrapy_optout.
+BENCH := .venv-bench
+$(BENCH)/.installed: setup.cfg
+	$(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH)/bin/python -m pip install --quiet -e . datadiligence==0.1.7
+	touch $@
+
+bench: $(BENCH)/.installed
+	$(BENCH)/bin/python bench/core.py
+	$(BENCH)/bin/python bench/robots_corpus.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

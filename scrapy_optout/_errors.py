@@ -11,7 +11,7 @@ from __future__ import annotations
 from ._core.models import Decision
 
 
-class RequestSkipped(Exception):  # noqa: N818 - an event, not an error (style.md §4.8)
+class RequestSkipped(Exception):  # an event, not an error (style.md §4.8)
     """A request or response was skipped by the opt-out policy.
 
     Attributes:

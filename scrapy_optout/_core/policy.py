@@ -114,7 +114,7 @@ class Policy:
     digest: str = field(init=False, repr=False, compare=False)
     """SHA-256 of the policy's canonical JSON: the ``policy`` field of every log record."""
 
-    def __post_init__(self) -> None:  # noqa: C901 - one check per field, in field order
+    def __post_init__(self) -> None:
         set_ = object.__setattr__
         if not isinstance(self.user_agent, str) or not agent_token(self.user_agent.strip()):
             raise ValueError(

@@ -92,8 +92,9 @@ class Findings:
 def tdm_layers(
     layers: list[tuple[str, int | None, str | None, str]],
 ) -> tuple[int | None, str | None, str, str]:
-    """TDMRep §1.7: each later layer supersedes; absence never resets; the two properties are
-    tracked separately.
+    """Combine TDMRep layers (TDMRep §1.7).
+
+    Each later layer supersedes; absence never resets; the two properties are tracked separately.
 
     Args:
         layers: ``(code, reservation, policy, detail)`` from the earliest layer (file) to the

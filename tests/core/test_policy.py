@@ -64,9 +64,9 @@ def test_bad_values_raise_value_error_naming_the_field(kwargs, field):
 
 def test_bad_licence_entries_raise():
     """A licence with an unknown scope or purpose is refused, naming licences."""
-    with pytest.raises(ValueError, match="^licences:"):
+    with pytest.raises(ValueError, match=r"^licences:"):
         Licence(licensor="x", scope="planet", value="earth")
-    with pytest.raises(ValueError, match="^licences:"):
+    with pytest.raises(ValueError, match=r"^licences:"):
         Licence(licensor="x", scope="domain", value="e.org", purposes=frozenset({"art"}))
 
 

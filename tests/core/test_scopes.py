@@ -25,7 +25,7 @@ from scrapy_optout._core.scopes import host_of, scope_matches
     ],
 )
 def test_scope_matches(scope, value, url, matches):
-    """domain covers subdomains, host any port, prefix by string, url exactly."""
+    """A domain covers subdomains, a host any port, a prefix by string, a url exactly."""
     assert scope_matches(scope, value, url) is matches
 
 

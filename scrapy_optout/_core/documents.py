@@ -15,6 +15,7 @@ a :class:`Document` the rules can read. It decides nothing about the URL being c
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .aitxt import AiTxt, parse_ai_txt
@@ -57,7 +58,11 @@ class Document:
     evidence: Evidence | None = None
 
 
-_PARSERS = {Doc.ROBOTS: parse_robots, Doc.TDMREP: parse_tdmrep, Doc.AI_TXT: parse_ai_txt}
+_PARSERS: dict[Doc, Callable[[bytes], Parsed]] = {
+    Doc.ROBOTS: parse_robots,
+    Doc.TDMREP: parse_tdmrep,
+    Doc.AI_TXT: parse_ai_txt,
+}
 
 
 def _failure(fetched: Fetched) -> str:

@@ -37,11 +37,17 @@ def normalize(text: str, *, is_pattern: bool) -> str:
         byte = raw[i]
         if byte == 0x25 and i + 2 < n and raw[i + 1] in _HEX and raw[i + 2] in _HEX:
             value = int(raw[i + 1 : i + 3], 16)
-            out.append(chr(value) if value in _UNRESERVED else "%" + raw[i + 1 : i + 3].decode().upper())
+            out.append(
+                chr(value) if value in _UNRESERVED else "%" + raw[i + 1 : i + 3].decode().upper()
+            )
             i += 3
             continue
-        if not is_pattern and byte in (0x2A, 0x24):  # literal '*' / '$' in a URL
-            out.append("%2A" if byte == 0x2A else "%24")
+        if byte == 0x2A and not is_pattern:  # a literal '*' in a URL
+            out.append("%2A")
+        elif byte == 0x24 and (not is_pattern or i != n - 1):
+            # '$' is special only as a pattern's last character (Google); anywhere else it is a
+            # literal, written %24 on both sides so that the two compare equal.
+            out.append("%24")
         elif 0x21 <= byte <= 0x7E:
             out.append(chr(byte))
         else:
@@ -65,7 +71,8 @@ def target_of(url: str) -> str:
         path = rest[slash:] if slash >= 0 else "/"
         return normalize(path.split("#", 1)[0] or "/", is_pattern=False)
     path = parts.path or "/"
-    if parts.query:
+    if parts.query or "?" in url.split("#", 1)[0]:
+        # Keep an empty query's "?": "Disallow: /posts?" must match "/posts?" (RFC 9309 §2.2.2).
         path = f"{path}?{parts.query}"
     return normalize(path, is_pattern=False)
 

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date
+from typing import Any
 
 from .agents import bundled_agents
 from .models import ALL_SIGNALS, Purpose
@@ -59,7 +60,7 @@ class Licence:
             raise ValueError(f"licences: unknown purposes {sorted(unknown)}")
 
 
-def _tokens(value: Iterable[str], name: str) -> tuple[str, ...]:
+def _tokens(value: Any, name: str) -> tuple[str, ...]:
     if isinstance(value, str | bytes):
         raise ValueError(f"{name}: expected a sequence of tokens, got a single string")
     out: list[str] = []
@@ -116,60 +117,58 @@ class Policy:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        if not isinstance(self.user_agent, str) or not agent_token(self.user_agent.strip()):
+        # Users pass anything; validate the values as given, not as annotated.
+        raw: Any = self
+        if not isinstance(raw.user_agent, str) or not agent_token(raw.user_agent.strip()):
             raise ValueError(
-                f"user_agent: a product token such as 'MyAIBot' is required, got {self.user_agent!r}"
+                f"user_agent: a product token such as 'MyAIBot' is required, got {raw.user_agent!r}"
             )
-        set_(self, "user_agent", self.user_agent.strip())
-        set_(self, "token", agent_token(self.user_agent))
-        purpose = getattr(self.purpose, "value", self.purpose)
+        set_(self, "user_agent", raw.user_agent.strip())
+        set_(self, "token", agent_token(raw.user_agent))
+        purpose = getattr(raw.purpose, "value", raw.purpose)
         if purpose not in PURPOSES:
-            raise ValueError(f"purpose: must be one of {sorted(PURPOSES)}, got {self.purpose!r}")
+            raise ValueError(f"purpose: must be one of {sorted(PURPOSES)}, got {raw.purpose!r}")
         set_(self, "purpose", purpose)
-        if self.mode not in MODES:
-            raise ValueError(f"mode: must be one of {sorted(MODES)}, got {self.mode!r}")
-        if isinstance(self.signals, str) or not isinstance(self.signals, Iterable):
-            raise ValueError(
-                f"signals: expected a collection of signal names, got {self.signals!r}"
-            )
-        signals = frozenset(getattr(s, "value", s) for s in self.signals)
+        if raw.mode not in MODES:
+            raise ValueError(f"mode: must be one of {sorted(MODES)}, got {raw.mode!r}")
+        if isinstance(raw.signals, str) or not isinstance(raw.signals, Iterable):
+            raise ValueError(f"signals: expected a collection of signal names, got {raw.signals!r}")
+        signals = frozenset(getattr(s, "value", s) for s in raw.signals)
         if signals - ALL_SIGNALS:
             raise ValueError(
                 f"signals: unknown {sorted(map(str, signals - ALL_SIGNALS))}; "
                 f"known: {sorted(ALL_SIGNALS)}"
             )
         set_(self, "signals", signals)
-        if not isinstance(self.infer_from_ai_agents, bool):
+        if not isinstance(raw.infer_from_ai_agents, bool):
             raise ValueError("infer_from_ai_agents: must be True or False")
-        agents = (
-            bundled_agents() if self.ai_agents is None else _tokens(self.ai_agents, "ai_agents")
-        )
+        agents = bundled_agents() if raw.ai_agents is None else _tokens(raw.ai_agents, "ai_agents")
         set_(self, "ai_agents", agents)
         set_(self, "ai_tokens", frozenset(agent_token(t) for t in agents))
-        if self.on_unavailable not in ON_UNAVAILABLE:
+        if raw.on_unavailable not in ON_UNAVAILABLE:
             raise ValueError(
-                f"on_unavailable: must be 'skip' or 'allow', got {self.on_unavailable!r}"
+                f"on_unavailable: must be 'skip' or 'allow', got {raw.on_unavailable!r}"
             )
-        if self.registry is not None and (not isinstance(self.registry, str) or not self.registry):
-            raise ValueError(f"registry: expected a path or an http(s) URL, got {self.registry!r}")
-        if isinstance(self.licences, str | bytes) or not isinstance(self.licences, Iterable):
+        if raw.registry is not None and (not isinstance(raw.registry, str) or not raw.registry):
+            raise ValueError(f"registry: expected a path or an http(s) URL, got {raw.registry!r}")
+        if isinstance(raw.licences, str | bytes) or not isinstance(raw.licences, Iterable):
             raise ValueError("licences: expected a sequence of Licence entries")
-        licences = tuple(self.licences)
+        licences = tuple(raw.licences)
         if not all(isinstance(entry, Licence) for entry in licences):
             raise ValueError("licences: every entry must be a scrapy_optout.Licence")
         set_(self, "licences", licences)
-        if self.audit_log is not None and not isinstance(self.audit_log, str):
-            set_(self, "audit_log", str(self.audit_log))
-        if not isinstance(self.audit_allowed, bool):
+        if raw.audit_log is not None and not isinstance(raw.audit_log, str):
+            set_(self, "audit_log", str(raw.audit_log))
+        if not isinstance(raw.audit_allowed, bool):
             raise ValueError("audit_allowed: must be True or False")
-        if isinstance(self.cache_ttl, bool) or not isinstance(self.cache_ttl, int | float):
-            raise ValueError(f"cache_ttl: expected seconds, got {self.cache_ttl!r}")
-        if not 0 < self.cache_ttl <= 30 * 86400:
-            raise ValueError(f"cache_ttl: must be in (0, 2592000] seconds, got {self.cache_ttl!r}")
-        set_(self, "cache_ttl", float(self.cache_ttl))
-        if isinstance(self.head_scan_bytes, bool) or not isinstance(self.head_scan_bytes, int):
-            raise ValueError(f"head_scan_bytes: expected an int, got {self.head_scan_bytes!r}")
-        if self.head_scan_bytes < MIN_HEAD_SCAN_BYTES:
+        if isinstance(raw.cache_ttl, bool) or not isinstance(raw.cache_ttl, int | float):
+            raise ValueError(f"cache_ttl: expected seconds, got {raw.cache_ttl!r}")
+        if not 0 < raw.cache_ttl <= 30 * 86400:
+            raise ValueError(f"cache_ttl: must be in (0, 2592000] seconds, got {raw.cache_ttl!r}")
+        set_(self, "cache_ttl", float(raw.cache_ttl))
+        if isinstance(raw.head_scan_bytes, bool) or not isinstance(raw.head_scan_bytes, int):
+            raise ValueError(f"head_scan_bytes: expected an int, got {raw.head_scan_bytes!r}")
+        if raw.head_scan_bytes < MIN_HEAD_SCAN_BYTES:
             raise ValueError(f"head_scan_bytes: must be at least {MIN_HEAD_SCAN_BYTES}")
         set_(self, "digest", self._canonical_digest())
 

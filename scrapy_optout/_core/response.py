@@ -112,6 +112,9 @@ def evaluate_response(
         found.licensing.extend(pre.licensing)
         found.errors.extend(pre.errors)
         found.evidence.extend(pre.evidence)
+        # Reservations a licence lifted at the request stage stay on the final record, where
+        # rules.decide lifts them again with the same licence.
+        found.reservations.extend(r for r in pre.reasons if r.code != Code.LICENCE.value)
     signal_headers = read_signal_headers(headers)
     found.errors.extend(signal_headers.errors)
     content_type = signal_headers.first("content-type")

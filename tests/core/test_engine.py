@@ -85,7 +85,7 @@ def test_m2_file_reservation_is_not_lifted_by_a_header(policy):
     assert not decision.allowed
     assert decision.reasons[0].source == "https://example.org/.well-known/tdmrep.json"
     assert decision.reasons[0].evidence is not None
-    assert decision.evidence[0].digest == decision.reasons[0].evidence
+    assert decision.reasons[0].evidence in {e.digest for e in decision.evidence}
 
 
 def test_m6_nothing_said_means_allow(policy):

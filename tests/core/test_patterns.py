@@ -22,6 +22,8 @@ from scrapy_optout._core.patterns import Pattern, normalize, target_of
         ("https://e.org/foo/bar/%62%61%7A", "/foo/bar/baz"),
         ("https://e.org/a*b$c", "/a%2Ab%24c"),
         ("https://e.org/a#frag", "/a"),
+        ("https://e.org/posts?", "/posts?"),
+        ("https://e.org/posts?#x", "/posts?"),
         ("https://e.org/a b", "/a%20b"),
     ],
 )
@@ -41,7 +43,8 @@ def test_target_of(url, target):
         ("*.gif$", "/img/a.gif", True),
         ("/a*b*c", "/a-b-c/d", True),
         ("/a*b*c", "/acb", False),
-        ("/a$b", "/a$b", False),
+        ("/a$b", "/a%24b", True),
+        ("/a$b", "/ab", False),
         ("/path/file-with-a-%2A.html", "/path/file-with-a-%2A.html", True),
         ("/path/file-with-a-%2A.html", "/path/file-with-a-b.html", False),
         ("*", "/anything", True),

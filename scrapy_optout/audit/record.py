@@ -1,0 +1,227 @@
+"""The compliance log record: canonical JSON, the chain hash, and the check of one line.
+
+DESIGN §5.1 "Log chain" and §7 fix the format: one JSON object per line, ``hash`` = SHA-256 (hex) of
+the record's canonical JSON without its ``hash`` field, ``prev`` = the previous record's ``hash``
+(64 zeros for the first). Canonical JSON is exactly
+``json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` encoded UTF-8, so that
+anyone can check a log with a few lines of code in any language.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from json.encoder import encode_basestring
+from typing import Any
+
+from scrapy_optout._core.models import Decision
+
+ZERO_HASH = "0" * 64
+"""The ``prev`` of the first record of a log (DESIGN §5.1)."""
+
+VERSION = 1
+"""The record format version written in ``v`` (DESIGN §7)."""
+
+REASON_KEYS = ("code", "signal", "source", "detail", "policy_url", "evidence")
+"""The keys of every reason object, exactly (DESIGN §7)."""
+
+# One encoder built once: json.dumps() with non-default arguments builds a new encoder on every call,
+# which is a measurable share of the writer's per-record cost. Same arguments as DESIGN §5.1.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_EVIDENCE = re.compile(r"sha256:([0-9a-f]{64})")
+# DESIGN §5.2 "Timestamps": UTC, RFC 3339, "Z" suffix, 0 to 9 fractional digits.
+_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z")
+
+
+class _WriterEncoder:
+    """Canonical JSON of the writer's records, several times faster than the generic encoder.
+
+    The writer's records have a fixed set of keys, so the text is assembled in sorted-key order from
+    constant parts encoded once and strings escaped by the very function the stdlib encoder uses
+    (``encode_basestring``, the ``ensure_ascii=False`` escaping). The result is byte-identical to
+    :func:`canonical_json` (checked by a property test); a value of another type than the writer
+    puts there makes :meth:`encode` fall back to the generic encoder.
+    """
+
+    __slots__ = ("_agent", "_policy", "_run")
+
+    def __init__(self, *, agent: str, purpose: str, policy: str, run: str) -> None:
+        s = encode_basestring
+        self._agent = f',"agent":{s(agent)}'
+        # "prev" (64 hex digits from the writer) follows "policy"; "purpose" then opens "reasons".
+        self._policy = (f',"policy":{s(policy)},"prev":"', f'","purpose":{s(purpose)},"reasons":[')
+        self._run = f'],"run":{s(run)},"seq":'
+
+    def encode(self, record: dict[str, Any]) -> str:
+        """Return the canonical JSON of *record*, a record built by the writer (no ``hash``).
+
+        ``prev`` and ``ts`` are the writer's own ASCII values and go in unescaped.
+        """
+        if "repaired" in record or type(record["seq"]) is not int or record["v"] != VERSION:
+            return canonical_json(record)  # rare: keep the fast path simple
+        s = encode_basestring
+        try:
+            reasons = ",".join(
+                [
+                    f'{{"code":{s(r["code"])},"detail":{s(r["detail"])},"evidence":'
+                    f'{"null" if r["evidence"] is None else s(r["evidence"])},"policy_url":'
+                    f"{'null' if r['policy_url'] is None else s(r['policy_url'])},"
+                    f'"signal":{s(r["signal"])},"source":{s(r["source"])}}}'
+                    for r in record["reasons"]
+                ]
+            )
+            extra = ""
+            if "errors" in record:  # sorted order: action, agent, errors, licensing, policy...
+                extra = f',"errors":[{",".join([s(v) for v in record["errors"]])}]'
+            if "licensing" in record:
+                extra += f',"licensing":[{",".join([s(v) for v in record["licensing"]])}]'
+            policy, purpose = self._policy
+            return (
+                f'{{"action":{s(record["action"])}{self._agent}{extra}{policy}{record["prev"]}'
+                f'{purpose}{reasons}{self._run}{record["seq"]},"stage":{s(record["stage"])},'
+                f'"ts":"{record["ts"]}","url":{s(record["url"])},"v":{VERSION}}}'
+            )
+        except TypeError:  # a value that is not a string: let the generic encoder handle it
+            return canonical_json(record)
+
+
+def canonical_json(record: Mapping[str, object]) -> str:
+    """Return the canonical JSON text of *record* (DESIGN §5.1), ``hash`` included if present."""
+    return _ENCODER.encode(record if isinstance(record, dict) else dict(record))
+
+
+def record_hash(record: Mapping[str, object]) -> str:
+    """Return the SHA-256 hex of *record*'s canonical JSON without its ``hash`` field.
+
+    Raises:
+        UnicodeEncodeError: a string of the record holds a lone surrogate, which has no UTF-8 form
+            (the writer never writes one; a hand-made line may).
+    """
+    if "hash" in record:
+        record = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
+
+
+def decision_to_fields(decision: Decision) -> dict[str, object]:
+    """Return the record fields that come from *decision* (DESIGN §7).
+
+    ``url``, ``stage``, ``action`` and ``reasons`` always; ``licensing`` and ``errors`` only when the
+    decision has any. Each reason object has exactly the keys of :data:`REASON_KEYS`.
+    """
+    fields: dict[str, object] = {
+        "url": decision.url,
+        "stage": decision.stage,
+        "action": decision.action,
+        "reasons": [
+            {
+                "code": r.code,
+                "signal": r.signal,
+                "source": r.source,
+                "detail": r.detail,
+                "policy_url": r.policy_url,
+                "evidence": r.evidence,
+            }
+            for r in decision.reasons
+        ],
+    }
+    if decision.licensing:
+        fields["licensing"] = list(decision.licensing)
+    if decision.errors:
+        fields["errors"] = list(decision.errors)
+    return fields
+
+
+def evidence_hex(value: object) -> str | None:
+    """Return the hex digest of an ``evidence`` value ``sha256:<64 hex>``, or None if malformed."""
+    if isinstance(value, str):
+        m = _EVIDENCE.fullmatch(value)
+        if m:
+            return m.group(1)
+    return None
+
+
+def _no_constant(name: str) -> object:
+    # NaN and Infinity are not JSON (RFC 8259); other languages' parsers reject them.
+    raise ValueError(f"not JSON: {name}")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A line with a repeated key reads differently in different JSON libraries (first or last wins),
+    # so a verifier in another language could see another record than ours: refuse it.
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        raise ValueError("duplicate key")
+    return record
+
+
+def _shape_problem(record: dict[str, Any]) -> str | None:
+    """Name what makes *record* not a log record of DESIGN §7, or None."""
+    if record.get("v") != VERSION or isinstance(record.get("v"), bool):
+        return "unsupported version"
+    seq = record.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        return "seq is not a positive integer"
+    for key in ("prev", "hash"):
+        value = record.get(key)
+        if not isinstance(value, str) or not _HEX64.fullmatch(value):
+            return f"{key} is not 64 hex digits"
+    ts = record.get("ts")
+    if not isinstance(ts, str) or not _TS.fullmatch(ts):
+        return "ts is not an RFC 3339 UTC time"
+    reasons = record.get("reasons")
+    if not isinstance(reasons, list) or not all(isinstance(r, dict) for r in reasons):
+        return "reasons is not a list of objects"
+    return None
+
+
+def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """Parse one log line and check it on its own (shape and ``hash``; not its link to the chain).
+
+    Never raises. Returns ``(record, None)`` for a self-consistent record, else ``(None, problem)``
+    where problem is ``"not JSON"``, ``"duplicate key"``, ``"not a log record (...)"``,
+    ``"invalid text (lone surrogate)"`` or ``"hash mismatch"``.
+    """
+    try:
+        # Decode as UTF-8 ourselves: json.loads(bytes) would also accept UTF-16/32 (DESIGN §5.1
+        # fixes UTF-8).
+        record = json.loads(
+            raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant
+        )
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None, "duplicate key" if str(exc) == "duplicate key" else "not JSON"
+    except RecursionError:  # deeply nested hostile input
+        return None, "not JSON"
+    if not isinstance(record, dict):
+        return None, "not a log record (not a JSON object)"
+    shape = _shape_problem(record)
+    if shape is not None:
+        return None, f"not a log record ({shape})"
+    try:
+        digest = record_hash(record)
+    except UnicodeEncodeError:
+        return None, "invalid text (lone surrogate)"
+    except RecursionError:
+        return None, "not JSON"
+    if digest != record["hash"]:
+        return None, "hash mismatch"
+    return record, None
+
+
+def follows(record: Mapping[str, Any], previous: Mapping[str, Any] | None, line: int) -> str | None:
+    """Name how *record* (on *line*) fails to continue the chain after *previous*, or None.
+
+    *previous* is the intact record on the line before, or None when *record* must be the first.
+    """
+    want_seq = 1 if previous is None else previous["seq"] + 1
+    if record["seq"] != want_seq:
+        return f"seq {record['seq']} follows {want_seq - 1} (record removed or reordered)"
+    if previous is None:
+        if record["prev"] != ZERO_HASH:
+            return "prev of the first record is not 64 zeros"
+    elif record["prev"] != previous["hash"]:
+        return f"prev does not match the hash of line {line - 1}"
+    return None

@@ -135,7 +135,7 @@ def parse_content_usage_header(lines: Sequence[str]) -> Preferences:
     extras: list[tuple[str, str]] = []
     errors: list[str] = []
     budget = MAX_HEADER_CHARS
-    for line in lines:
+    for line in (lines,) if isinstance(lines, str) else lines:  # one line passed bare still counts
         budget -= len(line)
         if budget < 0:
             errors.append("aipref.too_long: header lines past 128 KiB not read")

@@ -138,11 +138,20 @@ def test_a10_bad_path_is_a_parse_error():
     assert parse_content_usage("dir/ train-ai=n").errors == PARSE_ERROR
 
 
-def test_a12_robots_allow_and_header_reserve_combine_to_reserved():
-    """A12: robots.txt says y, the response header says n: the combination is RESERVED."""
-    robots = parse_content_usage("train-ai=y").get("train-ai")
-    header = parse_content_usage_header(["train-ai=n"]).get("train-ai")
-    assert most_restrictive([robots, header]) is R
+@pytest.mark.parametrize(
+    ("robots", "header", "expected"),
+    [
+        pytest.param("train-ai=y", ["train-ai=n"], R, id="A12"),
+        pytest.param("train-ai=n", ["train-ai=y"], R, id="A12-reversed"),
+        pytest.param("train-ai=y", ["search=n"], A, id="A12-other-label"),
+        pytest.param("train-ai=y", ["Train-AI=n"], A, id="A12-broken-header"),
+    ],
+)
+def test_robots_and_header_combine(robots, header, expected):
+    """A12: the robots.txt rule and the response header are two statements, most restrictive wins."""
+    from_robots = parse_content_usage(robots).get("train-ai")
+    from_header = parse_content_usage_header(header).get("train-ai")
+    assert most_restrictive([from_robots, from_header]) is expected
 
 
 @pytest.mark.parametrize(
@@ -168,6 +177,20 @@ def test_header_keeps_other_labels_and_extras():
     prefs = parse_content_usage_header(["train-ai=n", "search=y, use=x"])
     assert prefs.verdicts == (("train-ai", R), ("search", A))
     assert prefs.extras == (("use", "x"),)
+
+
+def test_header_accepts_a_bare_line():
+    """A single field line passed as a plain string counts as one line, not as characters."""
+    assert parse_content_usage_header("train-ai=n").get("train-ai") is R
+
+
+def test_long_values_read_the_same_as_short_ones():
+    """Values past the memoised length parse exactly like short ones."""
+    padding = ", ".join(f"k{i}=?1" for i in range(150))
+    for value in (f"train-ai=n, {padding}", f"ai-train=no, {padding.replace('?1', 'x')}"):
+        assert len(value) > 1_024
+    assert parse_content_usage(f"train-ai=n, {padding}").get("train-ai") is R
+    assert parse_content_signal(f"{padding.replace('?1', 'x')}, ai-train=no").get("ai-train") is R
 
 
 def test_header_stops_reading_past_its_budget():

@@ -45,5 +45,6 @@ def evaluate_response(
         >>> d.action, d.reasons[0].code
         ('skip', 'tdmrep_header')
     """
-    today = datetime.now(timezone.utc).date()
+    # Only licences need the date; the core reads no clock, so this shell supplies it.
+    today = datetime.now(timezone.utc).date() if policy.licences else None
     return engine.evaluate_response(url, status, headers, body, policy, page=page, today=today)

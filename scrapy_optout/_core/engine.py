@@ -31,6 +31,14 @@ __all__ = ["Flow", "check_request", "evaluate_response", "origin_of"]
 
 Flow = Generator[Need, Document, Decision]
 
+# Signals read from robots.txt, in the order their reasons are looked for.
+_ROBOTS_SIGNALS = (
+    Signal.ROBOTS,
+    Signal.AI_AGENTS,
+    Signal.CONTENT_USAGE,
+    Signal.CONTENT_SIGNAL,
+    Signal.RSL,
+)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -74,7 +82,7 @@ def check_request(
     origin = origin_of(url)
     if origin is None:
         found.access = Reason(
-            Code.SIGNAL_UNAVAILABLE.value,
+            Code.SIGNAL_UNAVAILABLE,
             "robots",
             url,
             "not an absolute http(s) URL: its signals cannot be read",
@@ -82,38 +90,27 @@ def check_request(
         return rules.decide(url, "request", policy, found, today)
     base, key = origin
     target = target_of(url)
-    purpose = policy.purpose
 
-    if policy.registry and policy.uses(Signal.REGISTRY):
+    if policy.registry and Signal.REGISTRY in policy.checks:
         doc = yield Need(Doc.REGISTRY, url, key)
         _registry(doc, policy, found)
         if found.reservations or found.unavailable:
             return rules.decide(url, "request", policy, found, today)
 
-    robots_signals = [
-        s
-        for s in (
-            Signal.ROBOTS,
-            Signal.AI_AGENTS,
-            Signal.CONTENT_USAGE,
-            Signal.CONTENT_SIGNAL,
-            Signal.RSL,
-        )
-        if policy.uses(s) and rules.bears_on(s, purpose)
-    ]
+    robots_signals = [s for s in _ROBOTS_SIGNALS if s in policy.checks]
     if robots_signals:
         doc = yield Need(Doc.ROBOTS, f"{base}/robots.txt", key)
         _robots(doc, target, policy, robots_signals, found)
         if found.access or found.reservations or found.unavailable:
             return rules.decide(url, "request", policy, found, today)
 
-    if policy.uses(Signal.TDMREP) and rules.bears_on(Signal.TDMREP, purpose):
+    if Signal.TDMREP in policy.checks:
         doc = yield Need(Doc.TDMREP, f"{base}/.well-known/tdmrep.json", key)
         _tdmrep_file(doc, url, found)
         if found.reservations or found.unavailable:
             return rules.decide(url, "request", policy, found, today)
 
-    if policy.uses(Signal.AI_TXT) and rules.bears_on(Signal.AI_TXT, purpose):
+    if Signal.AI_TXT in policy.checks:
         doc = yield Need(Doc.AI_TXT, f"{base}/ai.txt", key)
         _ai_txt(doc, target, policy, found)
 
@@ -125,7 +122,7 @@ def check_request(
 def _unavailable(doc: Document, signal: str, found: rules.Findings) -> None:
     found.unavailable.append(
         Reason(
-            Code.SIGNAL_UNAVAILABLE.value,
+            Code.SIGNAL_UNAVAILABLE,
             signal,
             doc.url,
             f"{doc.doc.value} unavailable: {doc.detail}",
@@ -135,7 +132,7 @@ def _unavailable(doc: Document, signal: str, found: rules.Findings) -> None:
 
 def _registry(doc: Document, policy: Policy, found: rules.Findings) -> None:
     if doc.state is not State.OK or not isinstance(doc.parsed, RegistryAnswer):
-        _unavailable(doc, Signal.REGISTRY.value, found)
+        _unavailable(doc, Signal.REGISTRY, found)
         return
     found.keep(doc.evidence)
     for entry in doc.parsed.entries:
@@ -149,8 +146,8 @@ def _registry(doc: Document, policy: Policy, found: rules.Findings) -> None:
         purposes = ";".join(sorted(entry.purposes)) or "all purposes"
         found.reservations.append(
             Reason(
-                Code.REGISTRY.value,
-                Signal.REGISTRY.value,
+                Code.REGISTRY,
+                Signal.REGISTRY,
                 doc.url,
                 f"{what} reserved for {purposes}" + (f" by {entry.source}" if entry.source else ""),
                 entry.policy,
@@ -160,18 +157,18 @@ def _registry(doc: Document, policy: Policy, found: rules.Findings) -> None:
 
 
 def _robots(
-    doc: Document, target: str, policy: Policy, signals: list[Signal], found: rules.Findings
+    doc: Document, target: str, policy: Policy, signals: list[str], found: rules.Findings
 ) -> None:
     if doc.state is State.UNAVAILABLE:
         if Signal.ROBOTS in signals:  # RFC 9309 §2.3.1.4, whatever on_unavailable says
             found.access = Reason(
-                Code.ROBOTS_UNREACHABLE.value,
-                Signal.ROBOTS.value,
+                Code.ROBOTS_UNREACHABLE,
+                Signal.ROBOTS,
                 doc.url,
                 f"robots.txt unreachable ({doc.detail}): complete disallow",
             )
         else:
-            _unavailable(doc, signals[0].value, found)
+            _unavailable(doc, signals[0], found)
         return
     if doc.state is not State.OK or not isinstance(doc.parsed, RobotsTxt):
         return  # absent (4xx, too many redirects): no restrictions, RFC 9309 §2.3.1.3
@@ -184,15 +181,15 @@ def _robots(
         rule = selection.match(target)
         if rule is not None and not rule.allow and target != "/robots.txt":
             found.access = Reason(
-                Code.ROBOTS_DISALLOW.value,
-                Signal.ROBOTS.value,
+                Code.ROBOTS_DISALLOW,
+                Signal.ROBOTS,
                 doc.url,
                 f"{rule.raw} (line {rule.line})",
                 None,
                 digest,
             )
             return
-    if Signal.AI_AGENTS in signals and policy.infer_from_ai_agents:
+    if Signal.AI_AGENTS in signals:
         _infer(robots, target, policy, doc.url, digest, found)
     if Signal.CONTENT_USAGE in signals:
         label = rules.CONTENT_USAGE_LABEL[policy.purpose]
@@ -234,8 +231,8 @@ def _infer(
         )
         found.reservations.append(
             Reason(
-                Code.ROBOTS_AI_AGENTS.value,
-                Signal.AI_AGENTS.value,
+                Code.ROBOTS_AI_AGENTS,
+                Signal.AI_AGENTS,
                 source,
                 f"disallowed for AI-training crawlers {names}: {first.raw} (line {first.line})",
                 None,
@@ -246,8 +243,8 @@ def _infer(
 
 def _statement(
     verdict: Verdict,
-    code: Code,
-    signal: Signal,
+    code: str,
+    signal: str,
     source: str,
     lines: Any,
     digest: str | None,
@@ -255,14 +252,14 @@ def _statement(
 ) -> None:
     detail = "; ".join(f"{line.raw} (line {line.line})" for line in lines)
     if verdict is Verdict.RESERVED:
-        found.reservations.append(Reason(code.value, signal.value, source, detail, None, digest))
+        found.reservations.append(Reason(code, signal, source, detail, None, digest))
     elif verdict is Verdict.ALLOW:
-        found.permissions.append(f"{code.value}: {detail}")
+        found.permissions.append(f"{code}: {detail}")
 
 
 def _tdmrep_file(doc: Document, url: str, found: rules.Findings) -> None:
     if doc.state is State.UNAVAILABLE:
-        _unavailable(doc, Signal.TDMREP.value, found)
+        _unavailable(doc, Signal.TDMREP, found)
         return
     if doc.state is not State.OK or not isinstance(doc.parsed, TdmrepFile):
         return  # TDMRep §3.2: no file, protocol not implemented
@@ -274,8 +271,8 @@ def _tdmrep_file(doc: Document, url: str, found: rules.Findings) -> None:
         found.lead(value.policy)
         found.reservations.append(
             Reason(
-                Code.TDMREP_FILE.value,
-                Signal.TDMREP.value,
+                Code.TDMREP_FILE,
+                Signal.TDMREP,
                 doc.url,
                 value.detail,
                 value.policy,
@@ -288,7 +285,7 @@ def _tdmrep_file(doc: Document, url: str, found: rules.Findings) -> None:
 
 def _ai_txt(doc: Document, target: str, policy: Policy, found: rules.Findings) -> None:
     if doc.state is State.UNAVAILABLE:
-        _unavailable(doc, Signal.AI_TXT.value, found)
+        _unavailable(doc, Signal.AI_TXT, found)
         return
     if doc.state is not State.OK or not isinstance(doc.parsed, AiTxt):
         return
@@ -299,8 +296,8 @@ def _ai_txt(doc: Document, target: str, policy: Policy, found: rules.Findings) -
     if verdict is Verdict.RESERVED:
         found.reservations.append(
             Reason(
-                Code.AI_TXT.value,
-                Signal.AI_TXT.value,
+                Code.AI_TXT,
+                Signal.AI_TXT,
                 doc.url,
                 detail,
                 None,

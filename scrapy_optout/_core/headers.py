@@ -31,7 +31,6 @@ SIGNAL_FIELDS = frozenset(
         "link",
     }
 )
-_SIGNAL_FIELDS_BYTES = frozenset(name.encode() for name in SIGNAL_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,30 +59,18 @@ NO_HEADERS = SignalHeaders(fields={})
 
 
 def _pairs(headers: Any) -> Iterable[tuple[Any, Any]]:
-    """Yield (name, value) for every field line, whatever the container."""
+    """Every ``(name, value)`` the container holds; a value may be a list of values."""
     if headers is None:
         return ()
     multi = getattr(headers, "multi_items", None)  # httpx.Headers
     if callable(multi):
         return multi()  # type: ignore[no-any-return]
-    if hasattr(headers, "get_all") and hasattr(headers, "items"):
-        # http.client.HTTPMessage / email.message.Message: items() lists every field line.
-        return headers.items()  # type: ignore[no-any-return]
     items = getattr(headers, "items", None)
     if callable(items):
-        # dict, Scrapy Headers (values are lists of bytes), multidicts.
-        return _expand(items())
-    return _expand(headers)
-
-
-def _expand(pairs: Iterable[Any]) -> Iterable[tuple[Any, Any]]:
-    for pair in pairs:
-        name, value = pair
-        if isinstance(value, list | tuple):
-            for item in value:
-                yield name, item
-        else:
-            yield name, value
+        # dict, Scrapy Headers (values are lists of bytes), multidicts, and
+        # http.client.HTTPMessage, whose items() lists every field line.
+        return items()  # type: ignore[no-any-return]
+    return headers  # type: ignore[no-any-return]
 
 
 def _text(value: Any) -> str:
@@ -93,33 +80,50 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _field_name(raw: Any) -> str | None:
+    """The lower-case name of a non-``str`` field name if it names a signal field, else None."""
+    if isinstance(raw, bytes | bytearray):
+        name = bytes(raw).strip().lower().decode("latin-1")
+    else:
+        name = str(raw).strip().lower()
+    return name if name in SIGNAL_FIELDS else None
+
+
 def read_signal_headers(headers: Any) -> SignalHeaders:
     """Collect the signal field lines of *headers*. Never raises on odd containers or values."""
-    found: dict[str, list[str]] = {}
+    found: dict[str, list[str]] | None = None
     errors: list[str] = []
     total = 0
     try:
         for raw_name, raw_value in _pairs(headers):
-            if isinstance(raw_name, bytes):
-                key = raw_name.strip().lower()
-                if key not in _SIGNAL_FIELDS_BYTES:
-                    continue
-                name = key.decode("ascii")
-            else:
-                name = str(raw_name).strip().lower()
+            if type(raw_name) is str:  # the hot path: most fields are not signal fields
+                name = raw_name.lower()
                 if name not in SIGNAL_FIELDS:
                     continue
-            value = _text(raw_value)
-            if len(value) > MAX_VALUE_BYTES:
-                errors.append(f"headers.value_too_long: {name}")
-                value = value[:MAX_VALUE_BYTES]
-            total += len(value)
-            if total > MAX_TOTAL_BYTES:
-                errors.append("headers.too_large: signal headers beyond 256 KiB were not read")
-                break
-            found.setdefault(name, []).append(value.strip())
+            elif (name := _field_name(raw_name)) is None:  # type: ignore[assignment]
+                continue
+            values = raw_value if isinstance(raw_value, list | tuple) else (raw_value,)
+            for item in values:
+                value = item if type(item) is str else _text(item)
+                if len(value) > MAX_VALUE_BYTES:
+                    errors.append(f"headers.value_too_long: {name}")
+                    value = value[:MAX_VALUE_BYTES]
+                total += len(value)
+                if total > MAX_TOTAL_BYTES:
+                    errors.append("headers.too_large: signal headers beyond 256 KiB were not read")
+                    raise _Full
+                if found is None:
+                    found = {}
+                found.setdefault(name, []).append(value.strip())
+    except _Full:
+        pass
     except (TypeError, ValueError) as exc:
         errors.append(f"headers.unreadable: {type(exc).__name__}")
-    if not found and not errors:
+    if found is None and not errors:
         return NO_HEADERS
-    return SignalHeaders(fields={k: tuple(v) for k, v in found.items()}, errors=tuple(errors))
+    fields = {k: tuple(v) for k, v in found.items()} if found else {}
+    return SignalHeaders(fields=fields, errors=tuple(errors))
+
+
+class _Full(Exception):
+    """The header budget is spent: stop reading."""

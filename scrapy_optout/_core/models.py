@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass, field
+from typing import Final
 
 
 class Verdict(enum.Enum):
@@ -31,51 +32,61 @@ class Purpose(str, enum.Enum):
     TDM = "tdm"
 
 
-class Signal(str, enum.Enum):
-    """Signal names exactly as spelled in ``OPTOUT_SIGNALS`` (DESIGN §5.2)."""
+class Signal:
+    """Signal names exactly as spelled in ``OPTOUT_SIGNALS`` (DESIGN §5.2).
 
-    ROBOTS = "robots"
-    AI_AGENTS = "ai-agents"
-    TDMREP = "tdmrep"
-    NOAI = "noai"
-    CONTENT_USAGE = "content-usage"
-    CONTENT_SIGNAL = "content-signal"
-    AI_TXT = "ai-txt"
-    REGISTRY = "registry"
-    C2PA = "c2pa"
-    IPTC = "iptc"
-    RSL = "rsl"
+    Plain ``str`` constants rather than an ``Enum``: they are compared and hashed on every decision,
+    and an ``Enum`` member's hash is a Python-level call.
+    """
+
+    ROBOTS: Final = "robots"
+    AI_AGENTS: Final = "ai-agents"
+    TDMREP: Final = "tdmrep"
+    NOAI: Final = "noai"
+    CONTENT_USAGE: Final = "content-usage"
+    CONTENT_SIGNAL: Final = "content-signal"
+    AI_TXT: Final = "ai-txt"
+    REGISTRY: Final = "registry"
+    C2PA: Final = "c2pa"
+    IPTC: Final = "iptc"
+    RSL: Final = "rsl"
 
 
-ALL_SIGNALS: frozenset[str] = frozenset(s.value for s in Signal)
+ALL_SIGNALS: frozenset[str] = frozenset(
+    value for name, value in vars(Signal).items() if name.isupper()
+)
 """Every signal name; the default of ``Policy.signals``."""
 
 
-class Code(str, enum.Enum):
-    """Reason codes (DESIGN §6). The values are the stable, public spelling."""
+class Code:
+    """Reason codes (DESIGN §6): the stable, public spelling, as plain ``str`` constants."""
 
-    ROBOTS_DISALLOW = "robots_disallow"
-    ROBOTS_UNREACHABLE = "robots_unreachable"
-    ROBOTS_AI_AGENTS = "robots_ai_agents"
-    TDMREP_FILE = "tdmrep_file"
-    TDMREP_HEADER = "tdmrep_header"
-    TDMREP_META = "tdmrep_meta"
-    NOAI_HEADER = "noai_header"
-    NOAI_META = "noai_meta"
-    NOIMAGEAI = "noimageai"
-    CONTENT_USAGE = "content_usage"
-    CONTENT_SIGNAL = "content_signal"
-    AI_TXT = "ai_txt"
-    REGISTRY = "registry"
-    SIGNAL_UNAVAILABLE = "signal_unavailable"
-    NO_PERMISSION = "no_permission"
-    LICENCE = "licence"
-    BYPASS = "bypass"
-    C2PA = "c2pa"
-    IPTC = "iptc"
-    TDMREP_EPUB = "tdmrep_epub"
-    TDMREP_PDF = "tdmrep_pdf"
-    RSL_LICENCE = "rsl_licence"
+    ROBOTS_DISALLOW: Final = "robots_disallow"
+    ROBOTS_UNREACHABLE: Final = "robots_unreachable"
+    ROBOTS_AI_AGENTS: Final = "robots_ai_agents"
+    TDMREP_FILE: Final = "tdmrep_file"
+    TDMREP_HEADER: Final = "tdmrep_header"
+    TDMREP_META: Final = "tdmrep_meta"
+    NOAI_HEADER: Final = "noai_header"
+    NOAI_META: Final = "noai_meta"
+    NOIMAGEAI: Final = "noimageai"
+    CONTENT_USAGE: Final = "content_usage"
+    CONTENT_SIGNAL: Final = "content_signal"
+    AI_TXT: Final = "ai_txt"
+    REGISTRY: Final = "registry"
+    SIGNAL_UNAVAILABLE: Final = "signal_unavailable"
+    NO_PERMISSION: Final = "no_permission"
+    LICENCE: Final = "licence"
+    BYPASS: Final = "bypass"
+    C2PA: Final = "c2pa"
+    IPTC: Final = "iptc"
+    TDMREP_EPUB: Final = "tdmrep_epub"
+    TDMREP_PDF: Final = "tdmrep_pdf"
+    RSL_LICENCE: Final = "rsl_licence"
+
+
+ALL_CODES: frozenset[str] = frozenset(value for name, value in vars(Code).items() if name.isupper())
+"""Every reason code of DESIGN §6."""
 
 
 class Doc(str, enum.Enum):

@@ -15,8 +15,9 @@ from datetime import date
 from typing import Any
 
 from .agents import bundled_agents
-from .models import ALL_SIGNALS, Purpose
+from .models import ALL_SIGNALS, Purpose, Signal
 from .robots import agent_token
+from .rules import bears_on
 
 PURPOSES = frozenset(p.value for p in Purpose)
 MODES = frozenset({"opt-out", "opt-in"})
@@ -112,6 +113,9 @@ class Policy:
     """Our token as compared (Google-style truncation, lower-case)."""
     ai_tokens: frozenset[str] = field(init=False, repr=False, compare=False)
     """The inference tokens as compared (truncated, lower-case)."""
+    checks: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The signals that run: enabled, bearing on the purpose (``rules.bears_on``), and for
+    ``ai-agents`` only with ``infer_from_ai_agents`` (DESIGN §5.2 "Inference switch")."""
     digest: str = field(init=False, repr=False, compare=False)
     """SHA-256 of the policy's canonical JSON: the ``policy`` field of every log record."""
 
@@ -125,7 +129,7 @@ class Policy:
             )
         set_(self, "user_agent", raw.user_agent.strip())
         set_(self, "token", agent_token(raw.user_agent))
-        purpose = getattr(raw.purpose, "value", raw.purpose)
+        purpose: str = getattr(raw.purpose, "value", raw.purpose)
         if purpose not in PURPOSES:
             raise ValueError(f"purpose: must be one of {sorted(PURPOSES)}, got {raw.purpose!r}")
         set_(self, "purpose", purpose)
@@ -133,7 +137,7 @@ class Policy:
             raise ValueError(f"mode: must be one of {sorted(MODES)}, got {raw.mode!r}")
         if isinstance(raw.signals, str) or not isinstance(raw.signals, Iterable):
             raise ValueError(f"signals: expected a collection of signal names, got {raw.signals!r}")
-        signals = frozenset(getattr(s, "value", s) for s in raw.signals)
+        signals: frozenset[str] = frozenset(str(getattr(s, "value", s)) for s in raw.signals)
         if signals - ALL_SIGNALS:
             raise ValueError(
                 f"signals: unknown {sorted(map(str, signals - ALL_SIGNALS))}; "
@@ -170,6 +174,10 @@ class Policy:
             raise ValueError(f"head_scan_bytes: expected an int, got {raw.head_scan_bytes!r}")
         if raw.head_scan_bytes < MIN_HEAD_SCAN_BYTES:
             raise ValueError(f"head_scan_bytes: must be at least {MIN_HEAD_SCAN_BYTES}")
+        checks = {s for s in signals if bears_on(s, purpose)}
+        if not raw.infer_from_ai_agents:
+            checks.discard(Signal.AI_AGENTS)
+        set_(self, "checks", frozenset(checks))
         set_(self, "digest", self._canonical_digest())
 
     def uses(self, signal: str) -> bool:

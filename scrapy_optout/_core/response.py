@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from . import rules
 from .aipref import most_restrictive, parse_content_signal, parse_content_usage_header
 from .headers import read_signal_headers
-from .html import EMPTY_SCAN, scan_head
+from .html import scan_head
 from .models import Code, Decision, Reason, Signal, Verdict
 from .policy import Policy
 from .robots_tags import parse_meta_robots, parse_x_robots_tag
@@ -48,13 +48,13 @@ def looks_like_image(url: str) -> bool:
 
 def page_images(page: Decision, policy: Policy, found: rules.Findings) -> None:
     """Rule 4: an image requested from a page that carried noimageai/noai."""
-    if not policy.uses(Signal.NOAI) or not rules.bears_on(Signal.NOAI, policy.purpose):
+    if Signal.NOAI not in policy.checks:
         return
     for reason in page.image_reasons:
         found.reservations.append(
             Reason(
-                Code.NOIMAGEAI.value,
-                Signal.NOAI.value,
+                Code.NOIMAGEAI,
+                Signal.NOAI,
                 reason.source,
                 f"image of a page that carried {reason.detail}",
             )
@@ -114,34 +114,28 @@ def evaluate_response(
         found.evidence.extend(pre.evidence)
         # Reservations a licence lifted at the request stage stay on the final record, where
         # rules.decide lifts them again with the same licence.
-        found.reservations.extend(r for r in pre.reasons if r.code != Code.LICENCE.value)
+        found.reservations.extend(r for r in pre.reasons if r.code != Code.LICENCE)
     signal_headers = read_signal_headers(headers)
+    fields = signal_headers.fields
     found.errors.extend(signal_headers.errors)
     content_type = signal_headers.first("content-type")
     is_image = content_type.lower().startswith("image/") if content_type else looks_like_image(url)
-    use_tdm = policy.uses(Signal.TDMREP) and rules.bears_on(Signal.TDMREP, policy.purpose)
-    use_noai = policy.uses(Signal.NOAI)
-    scan = EMPTY_SCAN
-    if (use_tdm or use_noai) and body and _is_html(content_type, body):
+    checks = policy.checks
+    metas: tuple[tuple[str, str], ...] = ()
+    if body and ("tdmrep" in checks or "noai" in checks) and _is_html(content_type, body):
         scan = scan_head(body, limit=policy.head_scan_bytes, encoding=_charset(content_type))
         found.errors.extend(scan.errors)
-    if use_tdm:
+        metas = scan.metas
+    if Signal.TDMREP in checks and (metas or "tdm-reservation" in fields or "tdm-policy" in fields):
         _tdm_response(
-            url,
-            signal_headers.get("tdm-reservation"),
-            signal_headers.get("tdm-policy"),
-            scan.metas,
-            found,
+            url, fields.get("tdm-reservation", ()), fields.get("tdm-policy", ()), metas, found
         )
-    if use_noai:
-        _noai_response(url, signal_headers.get("x-robots-tag"), scan.metas, is_image, policy, found)
-    _usage_headers(
-        url,
-        signal_headers.get("content-usage"),
-        signal_headers.get("content-signal"),
-        policy,
-        found,
-    )
+    if Signal.NOAI in checks and (metas or "x-robots-tag" in fields):
+        _noai_response(url, fields.get("x-robots-tag", ()), metas, is_image, policy, found)
+    if "content-usage" in fields or "content-signal" in fields:
+        _usage_headers(
+            url, fields.get("content-usage", ()), fields.get("content-signal", ()), policy, found
+        )
     if page is not None and is_image:
         page_images(page, policy, found)
     return rules.decide(url, "response", policy, found, today)
@@ -158,15 +152,15 @@ def _tdm_response(
     if reservations or policies:
         header = tdm_from_headers(reservations, policies)
         found.errors.extend(header.errors)
-        layers.append((Code.TDMREP_HEADER.value, header.reservation, header.policy, header.detail))
+        layers.append((Code.TDMREP_HEADER, header.reservation, header.policy, header.detail))
     if metas:
         meta = tdm_from_meta(metas)
         found.errors.extend(meta.errors)
-        layers.append((Code.TDMREP_META.value, meta.reservation, meta.policy, meta.detail))
+        layers.append((Code.TDMREP_META, meta.reservation, meta.policy, meta.detail))
     reservation, tdm_policy, code, detail = rules.tdm_layers(layers)
     if reservation == 1:
         found.lead(tdm_policy)
-        found.reservations.append(Reason(code, Signal.TDMREP.value, url, detail, tdm_policy))
+        found.reservations.append(Reason(code, Signal.TDMREP, url, detail, tdm_policy))
     elif reservation == 0:  # TDMRep §1.2: a policy with reservation 0 SHOULD NOT be processed
         found.permissions.append(f"{code}: {detail}")
 
@@ -179,7 +173,6 @@ def _noai_response(
     policy: Policy,
     found: rules.Findings,
 ) -> None:
-    reserve = rules.bears_on(Signal.NOAI, policy.purpose)
     for code, directives in (
         (Code.NOAI_HEADER, parse_x_robots_tag(x_robots, policy.token) if x_robots else None),
         (Code.NOAI_META, parse_meta_robots(metas, policy.token) if metas else None),
@@ -187,16 +180,14 @@ def _noai_response(
         if directives is None:
             continue
         found.errors.extend(directives.errors)
-        where = "X-Robots-Tag" if code is Code.NOAI_HEADER else "meta robots"
+        where = "X-Robots-Tag" if code == Code.NOAI_HEADER else "meta robots"
         detail = f"{where}: {', '.join(directives.matched)}"
         if directives.noai or directives.noimageai:
-            found.image_reasons.append(Reason(code.value, Signal.NOAI.value, url, detail))
-        if not reserve:
-            continue
+            found.image_reasons.append(Reason(code, Signal.NOAI, url, detail))
         if directives.noai:
-            found.reservations.append(Reason(code.value, Signal.NOAI.value, url, detail))
+            found.reservations.append(Reason(code, Signal.NOAI, url, detail))
         elif directives.noimageai and is_image:
-            found.reservations.append(Reason(Code.NOIMAGEAI.value, Signal.NOAI.value, url, detail))
+            found.reservations.append(Reason(Code.NOIMAGEAI, Signal.NOAI, url, detail))
 
 
 def _usage_headers(
@@ -207,7 +198,7 @@ def _usage_headers(
     found: rules.Findings,
 ) -> None:
     label = rules.CONTENT_USAGE_LABEL.get(policy.purpose)
-    if usage and label and policy.uses(Signal.CONTENT_USAGE):
+    if usage and label and Signal.CONTENT_USAGE in policy.checks:
         prefs = parse_content_usage_header(usage)
         found.errors.extend(prefs.errors)
         detail = "Content-Usage: " + ", ".join(usage)
@@ -215,7 +206,7 @@ def _usage_headers(
             prefs.get(label), Code.CONTENT_USAGE, Signal.CONTENT_USAGE, url, detail, found
         )
     key = rules.CONTENT_SIGNAL_KEY.get(policy.purpose)
-    if content_signal and key and policy.uses(Signal.CONTENT_SIGNAL):
+    if content_signal and key and Signal.CONTENT_SIGNAL in policy.checks:
         verdicts = []
         for value in content_signal:
             prefs = parse_content_signal(value)
@@ -233,9 +224,9 @@ def _usage_headers(
 
 
 def _header_statement(
-    verdict: Verdict, code: Code, signal: Signal, url: str, detail: str, found: rules.Findings
+    verdict: Verdict, code: str, signal: str, url: str, detail: str, found: rules.Findings
 ) -> None:
     if verdict is Verdict.RESERVED:
-        found.reservations.append(Reason(code.value, signal.value, url, detail))
+        found.reservations.append(Reason(code, signal, url, detail))
     elif verdict is Verdict.ALLOW:
-        found.permissions.append(f"{code.value}: {detail}")
+        found.permissions.append(f"{code}: {detail}")

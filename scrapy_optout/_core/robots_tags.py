@@ -138,6 +138,11 @@ def parse_x_robots_tag(lines: Sequence[str], token: str) -> AiDirectives:
     Unscoped directives apply to every crawler; ``bot: ...`` ones only when ``bot`` is *token*
     or its truncation, compared case-insensitively (X6). Never raises.
     """
+    # Both directives contain "ai": a line without it cannot carry one (the common case, e.g.
+    # "noindex, nofollow"), so skip the full parse. Oversized input still goes through it, to be
+    # bounded and reported.
+    if all("ai" not in line.lower() and len(line) <= MAX_TOTAL_CHARS for line in lines):
+        return NONE
     collector = _Collector(token)
     for line in lines:
         collector.scan(collector.take(line, "X-Robots-Tag"), None, "")

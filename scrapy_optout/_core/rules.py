@@ -26,10 +26,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from .models import Code, Decision, Evidence, Reason, Signal
-from .policy import Licence, Policy
 from .scopes import host_of, scope_matches
+
+if TYPE_CHECKING:  # policy.py asks bears_on() which signals to run: no import cycle at run time
+    from .policy import Licence, Policy
 
 TRAINING = frozenset({"train-ai", "tdm"})
 """Purposes an AI-training signal (inference, ai.txt) bears on."""
@@ -142,7 +145,7 @@ def licence_for(url: str, policy: Policy, today: date | None) -> tuple[Licence |
 
 def _licence_reason(entry: Licence, purpose: str) -> Reason:
     return Reason(
-        code=Code.LICENCE.value,
+        code=Code.LICENCE,
         signal="licence",
         source=entry.value,
         detail=(
@@ -154,6 +157,10 @@ def _licence_reason(entry: Licence, purpose: str) -> Reason:
 
 def decide(url: str, stage: str, policy: Policy, found: Findings, today: date | None) -> Decision:
     """Combine the findings for *url* into the final :class:`Decision` of *stage*."""
+    if not (found.access or found.reservations or found.unavailable or found.errors) and (
+        stage == "request" or policy.mode == "opt-out" or found.permissions
+    ):  # the common case: nothing to combine
+        return _decision(url, stage, True, [], found, [])
     errors = list(found.errors)
     reasons: list[Reason] = []
     if found.access is not None:  # Rule 1
@@ -181,7 +188,7 @@ def decide(url: str, stage: str, policy: Policy, found: Findings, today: date | 
         return _decision(url, stage, False, reservations, found, errors)
     if needs_licence:  # Rule 6
         missing = Reason(
-            code=Code.NO_PERMISSION.value,
+            code=Code.NO_PERMISSION,
             signal="policy",
             source=url,
             detail=f"opt-in mode: no explicit permission or licence for {policy.purpose}",
@@ -210,7 +217,7 @@ def _decision(
 def bypass(url: str, note: str = "") -> Decision:
     """The Decision recorded when a request opts out of checking (``dont_obey_optout``)."""
     reason = Reason(
-        code=Code.BYPASS.value,
+        code=Code.BYPASS,
         signal="bypass",
         source=url,
         detail=note or "checks bypassed for this request",

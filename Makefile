@@ -9,10 +9,13 @@ STAMP := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# pip's build backend is chatty; its output is kept in .venv/install.log and shown on failure.
 $(STAMP): $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
-	touch $(STAMP)
+	@echo "installing scrapy_optout and its test tools into $(VENV) (log: $(VENV)/install.log)"
+	@( $(BIN)/python -m pip install --upgrade pip && \
+	   $(BIN)/python -m pip install -e '.[test,dev]' ) > $(VENV)/install.log 2>&1 \
+	   || (cat $(VENV)/install.log; exit 1)
+	@touch $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check scrapy_optout tests bench examples
@@ -29,9 +32,10 @@ demo: $(STAMP)
 BENCH := .venv-bench
 $(BENCH)/.installed: setup.cfg
 	$(PYTHON) -m venv $(BENCH)
-	$(BENCH)/bin/python -m pip install --quiet --upgrade pip
-	$(BENCH)/bin/python -m pip install --quiet -e . datadiligence==0.1.7
-	touch $@
+	@( $(BENCH)/bin/python -m pip install --upgrade pip && \
+	   $(BENCH)/bin/python -m pip install -e . datadiligence==0.1.7 ) > $(BENCH)/install.log 2>&1 \
+	   || (cat $(BENCH)/install.log; exit 1)
+	@touch $@
 
 bench: $(BENCH)/.installed
 	$(BENCH)/bin/python bench/core.py

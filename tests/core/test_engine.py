@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from scrapy_optout import Policy
 from scrapy_optout._core.engine import check_request, evaluate_response, origin_of
 from scrapy_optout._core.models import Doc, Fetched, Need, RegistryAnswer, RegistryEntry
 
@@ -240,3 +243,24 @@ def test_flow_is_a_generator_of_needs(policy):
     flow = check_request(URL, policy)
     need = next(flow)
     assert need.doc is Doc.ROBOTS
+
+
+DOC_ANSWERS = st.one_of(
+    st.binary(max_size=500),
+    st.sampled_from([200, 301, 401, 403, 404, 429, 500, 503]),
+    st.just(b"User-agent: *\nDisallow: /x\nContent-Usage: train-ai=n\n"),
+    st.just(b'[{"location":"/","tdm-reservation":1}]'),
+)
+
+
+@settings(max_examples=200)
+@given(DOC_ANSWERS, DOC_ANSWERS, DOC_ANSWERS, st.from_regex(r"/[a-z/]{0,10}", fullmatch=True))
+def test_arbitrary_origin_documents_give_a_valid_decision(robots, tdmrep, ai_txt, path):
+    """Hostile robots.txt, tdmrep.json and ai.txt never raise; a skip always has a reason."""
+    site = {Doc.ROBOTS: robots, Doc.TDMREP: tdmrep, Doc.AI_TXT: ai_txt}
+    decision = run("https://example.org" + path, Policy(user_agent="MyAIBot"), site)
+    assert decision.stage == "request"
+    assert decision.allowed is (decision.action == "allow")
+    assert decision.allowed or decision.reasons
+    if robots in (429, 500, 503):
+        assert decision.reasons[0].code == "robots_unreachable"

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from scrapy_optout import Policy
+from scrapy_optout._core.models import ALL_CODES
 from scrapy_optout._core.response import evaluate_response, looks_like_image
 
 from .site import run
@@ -168,3 +172,32 @@ def test_header_errors_are_recorded_not_raised(policy):
     """Oversized header values become an error in the decision, never an exception."""
     decision = evaluate_response(URL, 200, {"X-Robots-Tag": "a" * 70_000 + ", noai"}, b"", policy)
     assert any(e.startswith("headers.value_too_long") for e in decision.errors)
+
+
+HEADER_NAMES = st.sampled_from(
+    [
+        "X-Robots-Tag",
+        "tdm-reservation",
+        "TDM-Policy",
+        "Content-Usage",
+        "content-signal",
+        "Content-Type",
+        "Link",
+        "Server",
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.tuples(HEADER_NAMES, st.one_of(st.text(max_size=80), st.binary(max_size=80)))),
+    st.binary(max_size=2000) | st.just(b'<html><head><meta name="robots" content="noai">'),
+)
+def test_arbitrary_responses_give_a_valid_decision(headers, body):
+    """Hostile headers and bodies never raise and always give a well-formed response decision."""
+    decision = evaluate_response(URL, 200, headers, body, Policy(user_agent="MyAIBot"))
+    assert decision.stage == "response"
+    assert decision.action in ("allow", "skip")
+    assert decision.allowed is (decision.action == "allow")
+    assert decision.allowed or decision.reasons
+    assert all(r.code in ALL_CODES for r in decision.reasons)

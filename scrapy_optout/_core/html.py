@@ -1,23 +1,39 @@
 """Bounded scan of an HTML document's ``<head>`` for its ``<meta>`` and ``<link>`` tags.
 
 DESIGN §5.2 "Head scan": at most the first 1 MiB of the body is read (configurable, at least 64
-KiB). One compiled pattern written from the WHATWG HTML tokenizer (HTML §13.2.5) walks the window
-tag by tag to the first ``</head`` or ``<body`` *tag*, steps over comments, ``<script>``/``<style>``
-/``<title>``… text and attribute values, and captures the attributes that matter. Each part is
-linear, so hostile input costs time in proportion to the window. [I] Not lxml, as the design
-suggested: cutting the tags out and handing them to libxml2 measured slower (about 46 µs against
-40 µs for a typical head), and libxml2 tokenizes HTML differently before 2.14. The tests check
-this scan against lxml. Nothing here raises on remote input: problems are listed in ``errors``.
+KiB). The tokenizer of :mod:`.html_tokens`, written from the WHATWG HTML tokenizer (HTML §13.2.5),
+steps in one match to the next ``<meta>``/``<link>`` (over comments, ``<script>``/``<style>``/
+``<title>``… text, other tags and their attribute values), up to the first ``</head`` or ``<body``
+*tag*, and captures the attributes that matter; their values are then decoded all together. The
+work is linear, so hostile input costs time in proportion to the window. [I] Not lxml, as the
+design suggested: cutting the tags out and handing them to libxml2 measured slower (46 µs against
+40 µs for a typical head, when this scan still took a match per token; it now takes about 24 µs),
+and libxml2 tokenizes HTML differently before 2.14. The tests check this scan against lxml.
+Nothing here raises on remote input: problems are listed in ``errors``.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from html.entities import html5 as _ENTITIES
+from itertools import islice, repeat
+
+from .html_tokens import (
+    HEAD_END,
+    LINK,
+    LINK_VALUES,
+    META_CHARSET,
+    META_CONTENT,
+    META_HTTP_EQUIV,
+    META_NAME,
+    NAMED_META,
+    NEXT_TAG,
+    OTHER_META,
+)
 
 DEFAULT_HEAD_LIMIT = 1_048_576
 """Bytes of the body scanned by default (DESIGN §5.2: at most the first 1 MiB)."""
@@ -50,92 +66,12 @@ class HeadScan:
 EMPTY_SCAN = HeadScan()
 """The scan of an empty body (or of a body not scanned): nothing seen, nothing wrong."""
 
-# -- The tokenizer ----------------------------------------------------------------------------------
-_SP = rb"[\t\n\f\r ]*"
-_NAME_END = rb"(?=[\t\n\f\r />]|\Z)"  # §13.2.5.8: a tag name ends at whitespace, "/" or ">"
-# §13.2.5.36-38: a value. An unclosed quote runs to the end of the window, so its tag is unclosed
-# and dropped (§13.2.5.36 "EOF in tag"); a kept tag's quoted value always has both quotes.
-_VALUE = rb"""(?:"[^"]*(?:"|\Z)|'[^']*(?:'|\Z)|[^\t\n\f\r >]*)"""
-# The attributes of a tag we only step over. A quote opens a value only right after "=": a quote
-# elsewhere ("content=It's") is a parse error but text, and an unquoted value runs to whitespace
-# or ">". As an unrolled loop (one turn per "="), every part consumes text and the loop stops only
-# at ">" or at the end of the window: once a tag name matched, the pattern cannot fail, so it never
-# backtracks. [I] One simplification: an attribute *name* starting with "=" is read as a value.
-_SKIP_ATTRS = rb"[^>=]*(?:=" + _SP + _VALUE + rb"[^>=]*)*"
-
-
-_META_ATTRS = ("name", "content", "charset", "http-equiv")
-_LINK_ATTRS = ("rel", "href", "type")
-# RCDATA/RAWTEXT/script elements (§13.2.5.2-4): their content is text up to their own end tag, so
-# a "</head>" or "<meta" in there is no tag.
-_TEXT_ELEMENTS = tuple(b"script style title textarea xmp iframe noembed noframes".split())
-_TEXT_NAMES = b"|".join(_TEXT_ELEMENTS)
-_TEXT_END = {
-    name: re.compile(rb"</(?i:" + name + rb")" + _NAME_END + _SKIP_ATTRS + rb">?")
-    for name in _TEXT_ELEMENTS
-}
-_COMMENT_END = re.compile(rb"--!?>")  # §13.2.5.50-52: "-->", or the erroneous "--!>"
-
-
-def _kept_attrs(prefix: str, names: tuple[str, ...], numbers: Mapping[str, int] | None) -> bytes:
-    """Attributes of a kept tag, one turn each (§13.2.5.32-35), capturing those in *names*.
-
-    ``<prefix>_<name>`` marks one present, ``_d``/``_s``/``_u`` hold its "...", '...' or bare
-    value. A conditional on the group *number* (named ones can only point back) sends a repeat to
-    the generic turn: the first one wins (§13.2.5.33).
-    """
-    turns = [rb"[\t\n\f\r /]+"]
-    for name in names:
-        group = f"{prefix}_{name.replace('-', '_')}"
-        guard = "(?:" if numbers is None else f"(?({numbers[group]})(?!)|"
-        turns.append(
-            f"{guard}(?P<{group}>(?i:{name}))".encode() + rb"(?=[\t\n\f\r />=]|\Z)(?:"
-            + _SP + b"=" + _SP
-            + f'''(?:"(?P<{group}_d>[^"]*)"?|'(?P<{group}_s>[^']*)'?'''.encode()
-            + rf"|(?P<{group}_u>[^\t\n\f\r >]*)))?)".encode()
-        )  # fmt: skip
-    turns.append(rb"[^\t\n\f\r />][^\t\n\f\r />=]*(?:" + _SP + b"=" + _SP + _VALUE + rb")?")
-    return rb"(?:" + b"|".join(turns) + rb")*"
-
-
-def _markup_source(numbers: Mapping[str, int] | None) -> bytes:
-    """The tokenizer's pattern; *numbers* are its group numbers (``None`` on the first pass).
-
-    One alternative per kind of markup, told apart by their first bytes. Python's engine saves the
-    groups up to the highest one set on each turn of a loop, so the generic tag, the most common,
-    sets its groups only after its attribute loop.
-    """
-    return (
-        rb"<(?=[!?/A-Za-z])(?:"  # §13.2.5.6: any other "<" is text
-        rb"(?i:meta)" + _NAME_END + _kept_attrs("meta", _META_ATTRS, numbers) + rb"(?P<meta>>)?"
-        rb"|(?i:link)" + _NAME_END + _kept_attrs("link", _LINK_ATTRS, numbers) + rb"(?P<link>>)?"
-        rb"|(?P<text>(?i:" + _TEXT_NAMES + rb"))" + _NAME_END + _SKIP_ATTRS + rb"(?P<text_open>>)?"
-        rb"|(?P<comment>!--)"  # §13.2.5.43-52; its end is searched for separately
-        # §13.2.5.6-7, .41: "<!DOCTYPE", "<![CDATA[", "<!x", "<?x", "</1" end at the next ">".
-        rb"|(?P<bogus>[!?]|/(?![A-Za-z]))[^>]*(?P<bogus_end>>)?"
-        rb"|(?P<head_end>(?i:/head|body))" + _NAME_END
-        + rb"|(?P<plaintext>(?i:plaintext))" + _NAME_END  # §13.2.5.5: all that follows is text
-        # Any other tag, stepped over whole so that its attribute values are not read as tags.
-        + rb"|/?[A-Za-z][^\t\n\f\r />]*" + _SKIP_ATTRS + rb"(?:(?P<other_end>>)|(?P<other>))"
-        rb")"
-    )  # fmt: skip
-
-
-_MARKUP = re.compile(_markup_source(re.compile(_markup_source(None)).groupindex))
-
-
-def _groups(*names: str) -> tuple[int, ...]:
-    """Group numbers of the named attributes' presence and value groups, in order."""
-    return tuple(_MARKUP.groupindex[n + part] for n in names for part in ("", "_d", "_s", "_u"))
-
-
-_META_GROUPS = _groups("meta_name", "meta_content", "meta_charset", "meta_http_equiv")
-_LINK_GROUPS = _groups("link_rel", "link_href", "link_type")
+_KEPT = (LINK, NAMED_META, OTHER_META)  # the last groups of a match that ends on a kept tag
 
 # -- Encodings (WHATWG Encoding; HTML §13.2.3 "determining the character encoding") ----------------
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 _CHARSET_IN_CONTENT = re.compile(
-    rb"charset" + _SP + b"=" + _SP + rb"""["']?([^\t\n\f\r ;"']+)""", re.IGNORECASE
+    rb"""charset[\t\n\f\r ]*=[\t\n\f\r ]*["']?([^\t\n\f\r ;"']+)""", re.IGNORECASE
 )
 _UTF16_START = re.compile(rb"(<\x00[^\x00]\x00)|\x00<\x00[^\x00]")  # "<x" in UTF-16 LE or BE
 _ASCII_PROBE = bytes(range(0x09, 0x7F))
@@ -165,87 +101,94 @@ def scan_head(
     buf, pos, codec = _prepare(body, end, encoding, errors)
     if buf is not body:
         end = len(buf)
-    raw_metas: list[tuple[bytes, bytes]] = []
-    raw_links: list[tuple[bytes, bytes, bytes]] = []
-    complete = capped = False
-    search = _MARKUP.search
-    while (m := search(buf, pos, end)) is not None:
-        last, pos = m.lastgroup, m.end()
-        if last == "meta" or last == "link":
-            if len(raw_metas) + len(raw_links) >= MAX_HEAD_TAGS:
-                if not capped:
-                    capped = True
-                    errors.append(f"html.too_many_tags: kept {MAX_HEAD_TAGS}")
-            elif last == "link":
-                g = m.group(*_LINK_GROUPS)  # (present, "...", '...', unquoted) per attribute
-                rel, href = g[1] or g[2] or g[3] or b"", g[5] or g[6] or g[7] or b""
-                raw_links.append((rel, href, g[9] or g[10] or g[11] or b""))
-            else:
-                g = m.group(*_META_GROUPS)
-                if g[0] is not None and g[4] is not None:
-                    raw_metas.append((g[1] or g[2] or g[3] or b"", g[5] or g[6] or g[7] or b""))
-                if codec is None and (g[8] is not None or g[12] is not None):
-                    codec = _declared_codec(g, errors)
-        elif last == "other_end" or last == "bogus_end":
+    metas: list[bytes] = []  # name, content, name, content...
+    links: list[bytes] = []  # rel, href, type, rel...
+    matches = NEXT_TAG.finditer(buf, pos, end)  # one match per <meta>/<link>, then one that stops
+    stop: re.Match[bytes] | None = None
+    room = MAX_HEAD_TAGS
+    while room > 0:
+        for stop in islice(matches, room):  # *room* tags at most, so no count to keep per tag
+            last = stop.lastindex
+            if last == LINK:
+                links += stop.groups(b"")[LINK_VALUES]  # b"": absent
+                continue
+            if last == NAMED_META:
+                metas += stop.group(META_NAME, META_CONTENT)
+            elif last != OTHER_META:
+                break
+            if codec is None:
+                codec = _declared_codec(stop, errors)
+        else:  # *room* tags read and no stop: read on while some were not kept (a meta without
+            # name or content); no match at all cannot be (the tokenizer matches anywhere)
+            room = MAX_HEAD_TAGS - len(metas) // 2 - len(links) // 3 if stop else 0
+            stop = None
             continue
-        elif last == "text_open":
-            name = m.group("text").lower()
-            close = _TEXT_END[name].search(buf, pos, end)
-            if close is None:  # the text runs to the end of the window
-                errors.append("html.unclosed: " + name.decode())
-                break
-            pos = close.end()
-        elif last == "comment":
-            if buf.startswith((b">", b"->"), pos, end):  # §13.2.5.44-45: "<!-->", "<!--->"
-                pos = buf.index(b">", pos) + 1
-            elif (close := _COMMENT_END.search(buf, pos, end)) is not None:
-                pos = close.end()
-            else:
-                errors.append("html.unclosed: comment")
-                break
-        elif last == "head_end":
-            complete = True
-            break
-        else:  # a tag left open runs to the end of the window; after <plaintext> all is text
-            if last != "plaintext":
-                errors.append("html.unclosed: " + ("markup" if last == "bogus" else "tag"))
-            break
-    if not complete:
+        break
+    else:  # MAX_HEAD_TAGS kept: now only the end of the head is looked for
+        if (stop := next(matches, None)) is not None and stop.lastindex in _KEPT:
+            errors.append(f"html.too_many_tags: kept {MAX_HEAD_TAGS}")
+            stop = HEAD_END.match(buf, stop.end(), end)
+    complete = _stopped(stop, errors)
+    if not metas and not links:
+        return HeadScan((), (), complete, tuple(errors))
+    return HeadScan(*_texts(metas, links, codec, errors), complete, tuple(errors))
+
+
+def _stopped(m: re.Match[bytes] | None, errors: list[str]) -> bool:
+    """Note why the scan stopped at *m* (see ``html_tokens.STOPS``); return if the head ended."""
+    last = m.lastgroup if m else "eof"
+    if m and last == "text_open":
+        errors.append("html.unclosed: " + m.group("text").lower().decode())
+    elif last not in ("head_end", "plaintext", "eof"):  # after <plaintext> all is text
+        errors.append("html.unclosed: " + (last if last in ("comment", "markup") else "tag"))
+    if last != "head_end":
         errors.append("html.head_unterminated")
-    return HeadScan(*_texts(raw_metas, raw_links, codec, errors), complete, tuple(errors))
+    return last == "head_end"
 
 
 def _texts(
-    raw_metas: list[tuple[bytes, bytes]],
-    raw_links: list[tuple[bytes, bytes, bytes]],
-    codec: str | None,
-    errors: list[str],
+    metas: list[bytes], links: list[bytes], codec: str | None, errors: list[str]
 ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]]:
-    """Turn the captured attribute bytes into the record's text."""
-    text: Callable[[bytes], str]
-    lower: Callable[[str], str]
-    every = b"".join(b"".join(t) for t in (*raw_metas, *raw_links))
-    if every.isascii() and not any(c in every for c in (b"&", b"\r", b"\x00")):
-        text, lower = bytes.decode, str.lower  # the common case: plain ASCII, nothing to decode
-    else:
-        text, lower = _decoder(codec, errors), _ascii_lower
-    return (
-        tuple((lower(text(n).strip(_WS)), text(c)) for n, c in raw_metas),
-        tuple(
-            (lower(text(r).strip(_WS)), text(h).strip(_WS), lower(text(t).strip(_WS)))
-            for r, h, t in raw_links
-        ),
-    )
+    """Turn the captured attribute bytes (two per meta, three per link) into the record's text."""
+    raw = metas + links
+    text = _read_at_once(b"\x00".join(raw), codec)
+    texts = text.split("\x00") if text is not None else []
+    lower = str.lower if text is not None and text.isascii() else _ascii_lower
+    if len(texts) != len(raw):  # a value holds a NUL, or the values are not read at once
+        texts = list(map(_decoder(codec, errors), raw))
+    n, strip, ws = len(metas), str.strip, repeat(_WS)
+    names = map(lower, map(strip, texts[0:n:2], ws))
+    rels, hrefs = map(lower, map(strip, texts[n::3], ws)), map(strip, texts[n + 1 :: 3], ws)
+    types = map(lower, map(strip, texts[n + 2 :: 3], ws))
+    return tuple(zip(names, texts[1:n:2], strict=True)), tuple(zip(rels, hrefs, types, strict=True))
 
 
-def _declared_codec(g: tuple[bytes | None, ...], errors: list[str]) -> str | None:
-    """Return the codec a ``<meta charset>`` or ``http-equiv="content-type"`` names (§13.2.3.2).
+def _read_at_once(every: bytes, codec: str | None) -> str | None:
+    """Read the values joined by NULs as one text, if that reads each as :func:`_decoder` does.
 
-    *g* are the meta's attribute groups: name, content, charset, http-equiv, four each.
+    It does for UTF-8, whose characters never span a NUL, and for plain ASCII, read alike by every
+    codec accepted; ``None`` otherwise. Nor does a character reference span a NUL or read as one.
     """
-    label = (g[9] or g[10] or g[11] or b"") if g[8] is not None else None
-    if label is None and (g[13] or g[14] or g[15] or b"").strip().lower() == b"content-type":
-        found = _CHARSET_IN_CONTENT.search(g[5] or g[6] or g[7] or b"")
+    utf8 = codec is None or codec == "utf-8"
+    if not utf8 and (not every.isascii() or b"&" in every or b"\r" in every):
+        return None
+    try:
+        text = every.decode()
+    except UnicodeDecodeError:
+        return None
+    if "\r" in text:  # §13.2.3.5: CR LF and a lone CR become LF
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CHARREF.sub(_charref, text) if "&" in text else text
+
+
+def _declared_codec(m: re.Match[bytes], errors: list[str]) -> str | None:
+    """Return the codec the ``<meta charset>`` or ``http-equiv="content-type"`` *m* names.
+
+    HTML §13.2.3.2; ``None`` when the tag names none or an unsupported one.
+    """
+    label, equiv, content = m.group(META_CHARSET, META_HTTP_EQUIV, META_CONTENT)
+    if label is None and (equiv or b"").strip().lower() == b"content-type":
+        found = _CHARSET_IN_CONTENT.search(content or b"")
         label = found.group(1) if found else None
     if not label:
         return None
@@ -264,7 +207,7 @@ def _prepare(
     The buffer is *body* itself for ASCII-compatible encodings (the tokenizer reads bytes), or the
     window re-encoded as UTF-8 for UTF-16 (decoding errors become U+FFFD).
     """
-    for bom, bom_codec in _BOMS:  # WHATWG Encoding "decode": a BOM wins over every label
+    for bom, bom_codec in _BOMS if body[0] >= 0xEF else ():  # WHATWG "decode": a BOM wins
         if body.startswith(bom):
             if bom_codec == "utf-8":
                 return body, len(bom), bom_codec
@@ -279,7 +222,7 @@ def _prepare(
             return body[:end].decode(codec, "replace").encode(), 0, "utf-8"
         errors.append("html.encoding_mismatch: " + codec)
         codec = None
-    elif codec is None and (sniffed := _UTF16_START.match(body)) is not None:
+    elif codec is None and 0 in body[:2] and (sniffed := _UTF16_START.match(body)) is not None:
         # No BOM, no label, but plainly UTF-16 markup (HTML §13.2.3.1: the UA may autodetect).
         codec = "utf-16-le" if sniffed.group(1) else "utf-16-be"
         return body[:end].decode(codec, "replace").encode(), 0, "utf-8"

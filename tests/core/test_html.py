@@ -116,6 +116,8 @@ def test_not_a_named_meta(html):
         pytest.param(b"<!--><meta name=a content=1><!---><meta name=b content=2></head>", ["a", "b"],
                      id="abrupt-comments"),
         pytest.param(b"<!-- x --!><meta name=a content=1></head>", ["a"], id="comment-bang-end"),
+        pytest.param(b"<!-- - -- --- -!> <meta name=x content=1> ---><meta name=a content=1></head>",
+                     ["a"], id="comment-dash-runs"),
         pytest.param(b"<script>var s='</head><meta name=x content=1>';</script>"
                      b"<meta name=a content=1></head>", ["a"], id="script-with-head-end"),
         pytest.param(b"<SCRIPT type=x>a<b</script ><meta name=a content=1></head>", ["a"],
@@ -131,6 +133,7 @@ def test_not_a_named_meta(html):
                      id="bogus-end-tag"),
         pytest.param(b"< meta name=x content=1><<meta name=a content=1></head>", ["a"],
                      id="lone-lt-is-text"),
+        pytest.param(b"<<<<meta name=a content=1><</head>", ["a"], id="lt-run"),
         pytest.param(b"<div title='</head>'><meta name=a content=1></head>", ["a"],
                      id="head-end-in-attribute"),
     ],
@@ -161,6 +164,13 @@ def test_unclosed_constructs_end_the_scan(html, error):
     assert scan.metas == (("a", "1"),)
     assert not scan.complete
     assert scan.errors == (error, "html.head_unterminated")
+
+
+def test_unclosed_meta_at_the_end():
+    """A "<meta" that the window cuts off is an unclosed tag, dropped."""
+    scan = scan_head(b"<meta name=a content=1><meta")
+    assert scan.metas == (("a", "1"),)
+    assert scan.errors == ("html.unclosed: tag", "html.head_unterminated")
 
 
 def test_unclosed_markup_declaration():
@@ -252,6 +262,30 @@ def test_encodings(body, kwargs, content, errors):
 
 
 @pytest.mark.parametrize(
+    ("body", "kwargs", "expected"),
+    [
+        pytest.param(b'<meta name="Caf\xc3\xa9 &amp;" content="\xc3\xa9 &lt;">', {},
+                     (("caf\u00e9 &", "\u00e9 <"),), id="utf-8-with-references"),
+        pytest.param(b'<meta name="&Auml;X" content=1>', {}, (("\u00c4x", "1"),),
+                     id="reference-not-lowered"),
+        pytest.param(b'<meta name=a content="caf\xe9 &amp;"><meta name=b content="\xc3\xa9">', {},
+                     (("a", "caf\u00e9 &"), ("b", "\u00e9")), id="one-value-not-utf-8"),
+        pytest.param(b'<meta name=a content="x\x00&amp;\xc3\xa9">', {}, (("a", "x\ufffd&\u00e9"),),
+                     id="nul-and-reference"),
+        pytest.param(b'<meta name=a content="&amp;\r\n">', {"encoding": "windows-1252"},
+                     (("a", "&\n"),), id="other-codec-reference"),
+        pytest.param(b'<meta name=a content="a\r\nb\r&amp;\xc3\xa9">', {"encoding": "utf-8"},
+                     (("a", "a\nb\n&\u00e9"),), id="utf-8-newlines"),
+    ],
+)  # fmt: skip
+def test_values_read_together_or_one_by_one(body, kwargs, expected):
+    """Values read as one text (UTF-8, plain ASCII) or one by one give the same tokenizer text."""
+    scan = scan_head(body + HEAD_END, **kwargs)
+    assert scan.metas == expected
+    assert scan.errors == ()
+
+
+@pytest.mark.parametrize(
     ("bom", "codec"),
     [
         pytest.param(b"\xef\xbb\xbf", "utf-8", id="utf-8"),
@@ -303,6 +337,26 @@ def test_many_metas_are_capped():
     scan = scan_head(body, limit=len(body))
     assert scan.links == (("x", "", ""),)
     assert len(scan.metas) == MAX_HEAD_TAGS - 1
+    assert scan.complete
+    assert scan.errors == (f"html.too_many_tags: kept {MAX_HEAD_TAGS}",)
+
+
+def test_metas_without_name_do_not_count_towards_the_cap():
+    """Only kept tags use up MAX_HEAD_TAGS: metas without a name or content do not."""
+    body = b"<head>" + b"<meta property=p content=1>" * (MAX_HEAD_TAGS + 10)
+    scan = scan_head(body + b"<meta name=a content=1>" + HEAD_END)
+    assert scan.metas == (("a", "1"),)
+    assert scan.complete
+    assert scan.errors == ()
+
+
+def test_the_cap_is_reached_by_a_tag_past_it():
+    """MAX_HEAD_TAGS kept tags are no error; any <meta> or <link> after them is, once."""
+    full = b"<head>" + b"<link>" * (MAX_HEAD_TAGS - 1) + b"<meta name=a content=1>"
+    scan = scan_head(full + HEAD_END)
+    assert (len(scan.links), scan.metas, scan.errors) == (MAX_HEAD_TAGS - 1, (("a", "1"),), ())
+    scan = scan_head(full + b"<meta property=p content=1><link>" + HEAD_END)
+    assert len(scan.links) + len(scan.metas) == MAX_HEAD_TAGS
     assert scan.complete
     assert scan.errors == (f"html.too_many_tags: kept {MAX_HEAD_TAGS}",)
 

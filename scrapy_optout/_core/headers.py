@@ -13,8 +13,7 @@ is recorded, and the decision is taken on what was read.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 MAX_VALUE_BYTES = 65_536
 MAX_TOTAL_BYTES = 262_144
@@ -33,9 +32,8 @@ SIGNAL_FIELDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class SignalHeaders:
-    """The signal-bearing field lines of a response.
+class SignalHeaders(NamedTuple):
+    """The signal-bearing field lines of a response (a tuple: built once per response).
 
     Attributes:
         fields: lower-case field name -> its values, one per field line, in order.
@@ -60,6 +58,8 @@ NO_HEADERS = SignalHeaders(fields={})
 
 def _pairs(headers: Any) -> Iterable[tuple[Any, Any]]:
     """Every ``(name, value)`` the container holds; a value may be a list of values."""
+    if type(headers) is dict:  # the common case first: no attribute probing
+        return headers.items()
     if headers is None:
         return ()
     multi = getattr(headers, "multi_items", None)  # httpx.Headers
@@ -80,49 +80,51 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _field_name(raw: Any) -> str | None:
-    """The lower-case name of a non-``str`` field name if it names a signal field, else None."""
+def _field_name(raw: Any) -> str:
+    """The lower-case name of a field name given as bytes or another type."""
     if isinstance(raw, bytes | bytearray):
-        name = bytes(raw).strip().lower().decode("latin-1")
-    else:
-        name = str(raw).strip().lower()
-    return name if name in SIGNAL_FIELDS else None
+        return bytes(raw).strip().lower().decode("latin-1")
+    return str(raw).strip().lower()
 
 
 def read_signal_headers(headers: Any) -> SignalHeaders:
     """Collect the signal field lines of *headers*. Never raises on odd containers or values."""
-    found: dict[str, list[str]] | None = None
+    found: dict[str, tuple[str, ...]] = {}
     errors: list[str] = []
-    total = 0
+    budget = [MAX_TOTAL_BYTES]
     try:
         for raw_name, raw_value in _pairs(headers):
-            if type(raw_name) is str:  # the hot path: most fields are not signal fields
-                name = raw_name.lower()
-                if name not in SIGNAL_FIELDS:
-                    continue
-            elif (name := _field_name(raw_name)) is None:  # type: ignore[assignment]
-                continue
-            values = raw_value if isinstance(raw_value, list | tuple) else (raw_value,)
-            for item in values:
-                value = item if type(item) is str else _text(item)
-                if len(value) > MAX_VALUE_BYTES:
-                    errors.append(f"headers.value_too_long: {name}")
-                    value = value[:MAX_VALUE_BYTES]
-                total += len(value)
-                if total > MAX_TOTAL_BYTES:
-                    errors.append("headers.too_large: signal headers beyond 256 KiB were not read")
-                    raise _Full
-                if found is None:
-                    found = {}
-                found.setdefault(name, []).append(value.strip())
+            # The hot path: most fields are not signal fields and are passed over here.
+            name = raw_name.lower() if type(raw_name) is str else _field_name(raw_name)
+            if name in SIGNAL_FIELDS:
+                found[name] = found.get(name, ()) + _values(name, raw_value, budget, errors)
     except _Full:
-        pass
+        errors.append("headers.too_large: signal headers beyond 256 KiB were not read")
     except (TypeError, ValueError) as exc:
         errors.append(f"headers.unreadable: {type(exc).__name__}")
-    if found is None and not errors:
+    if not found and not errors:
         return NO_HEADERS
-    fields = {k: tuple(v) for k, v in found.items()} if found else {}
-    return SignalHeaders(fields=fields, errors=tuple(errors))
+    return SignalHeaders(found, tuple(errors))
+
+
+def _values(name: str, raw: Any, budget: list[int], errors: list[str]) -> tuple[str, ...]:
+    """The field lines of one signal field, each cut to its cap, within the total budget."""
+    if type(raw) is str and len(raw) <= MAX_VALUE_BYTES:  # the common case: one short str
+        budget[0] -= len(raw)
+        if budget[0] < 0:
+            raise _Full
+        return (raw.strip(),)
+    out: list[str] = []
+    for item in raw if isinstance(raw, (list, tuple)) else (raw,):
+        value = item if type(item) is str else _text(item)
+        if len(value) > MAX_VALUE_BYTES:
+            errors.append(f"headers.value_too_long: {name}")
+            value = value[:MAX_VALUE_BYTES]
+        budget[0] -= len(value)
+        if budget[0] < 0:
+            raise _Full
+        out.append(value.strip())
+    return tuple(out)
 
 
 class _Full(Exception):

@@ -17,7 +17,8 @@ from .headers import read_signal_headers
 from .html import scan_head
 from .models import Code, Decision, Reason, Signal, Verdict
 from .policy import Policy
-from .robots_tags import parse_meta_robots, parse_x_robots_tag
+from .robots_tags import NONE as NO_DIRECTIVES
+from .robots_tags import AiDirectives, parse_meta_robots, parse_x_robots_tag
 from .tdmrep import tdm_from_headers, tdm_from_meta
 
 IMAGE_EXTENSIONS = frozenset(
@@ -71,6 +72,11 @@ def _charset(content_type: str | None) -> str | None:
     return None
 
 
+def _is_image(content_type: str | None, url: str) -> bool:
+    """An image by its Content-Type, or by its URL when it has none."""
+    return content_type.lower().startswith("image/") if content_type else looks_like_image(url)
+
+
 def _is_html(content_type: str | None, body: bytes) -> bool:
     if content_type:
         return "html" in content_type.lower()
@@ -119,10 +125,9 @@ def evaluate_response(
     fields = signal_headers.fields
     found.errors.extend(signal_headers.errors)
     content_type = signal_headers.first("content-type")
-    is_image = content_type.lower().startswith("image/") if content_type else looks_like_image(url)
     checks = policy.checks
     metas: tuple[tuple[str, str], ...] = ()
-    if body and ("tdmrep" in checks or "noai" in checks) and _is_html(content_type, body):
+    if body and (Signal.TDMREP in checks or Signal.NOAI in checks) and _is_html(content_type, body):
         scan = scan_head(body, limit=policy.head_scan_bytes, encoding=_charset(content_type))
         found.errors.extend(scan.errors)
         metas = scan.metas
@@ -130,13 +135,18 @@ def evaluate_response(
         _tdm_response(
             url, fields.get("tdm-reservation", ()), fields.get("tdm-policy", ()), metas, found
         )
-    if Signal.NOAI in checks and (metas or "x-robots-tag" in fields):
-        _noai_response(url, fields.get("x-robots-tag", ()), metas, is_image, policy, found)
+    if Signal.NOAI in checks:
+        if "x-robots-tag" in fields:
+            directives = parse_x_robots_tag(fields["x-robots-tag"], policy.token)
+            if directives is not NO_DIRECTIVES:
+                _noai(Code.NOAI_HEADER, directives, url, content_type, found)
+        if metas:
+            _noai(Code.NOAI_META, parse_meta_robots(metas, policy.token), url, content_type, found)
     if "content-usage" in fields or "content-signal" in fields:
         _usage_headers(
             url, fields.get("content-usage", ()), fields.get("content-signal", ()), policy, found
         )
-    if page is not None and is_image:
+    if page is not None and _is_image(content_type, url):
         page_images(page, policy, found)
     return rules.decide(url, "response", policy, found, today)
 
@@ -165,29 +175,20 @@ def _tdm_response(
         found.permissions.append(f"{code}: {detail}")
 
 
-def _noai_response(
-    url: str,
-    x_robots: tuple[str, ...],
-    metas: tuple[tuple[str, str], ...],
-    is_image: bool,
-    policy: Policy,
-    found: rules.Findings,
+def _noai(
+    code: str, directives: AiDirectives, url: str, content_type: str | None, found: rules.Findings
 ) -> None:
-    for code, directives in (
-        (Code.NOAI_HEADER, parse_x_robots_tag(x_robots, policy.token) if x_robots else None),
-        (Code.NOAI_META, parse_meta_robots(metas, policy.token) if metas else None),
-    ):
-        if directives is None:
-            continue
-        found.errors.extend(directives.errors)
-        where = "X-Robots-Tag" if code == Code.NOAI_HEADER else "meta robots"
-        detail = f"{where}: {', '.join(directives.matched)}"
-        if directives.noai or directives.noimageai:
-            found.image_reasons.append(Reason(code, Signal.NOAI, url, detail))
-        if directives.noai:
-            found.reservations.append(Reason(code, Signal.NOAI, url, detail))
-        elif directives.noimageai and is_image:
-            found.reservations.append(Reason(Code.NOIMAGEAI, Signal.NOAI, url, detail))
+    """Record one carrier's noai/noimageai (X-Robots-Tag or meta robots, standards.md §3)."""
+    found.errors.extend(directives.errors)
+    if not (directives.noai or directives.noimageai):
+        return
+    where = "X-Robots-Tag" if code == Code.NOAI_HEADER else "meta robots"
+    detail = f"{where}: {', '.join(directives.matched)}"
+    found.image_reasons.append(Reason(code, Signal.NOAI, url, detail))
+    if directives.noai:
+        found.reservations.append(Reason(code, Signal.NOAI, url, detail))
+    elif _is_image(content_type, url):  # noimageai reserves images only (DESIGN §5 rule 4)
+        found.reservations.append(Reason(Code.NOIMAGEAI, Signal.NOAI, url, detail))
 
 
 def _usage_headers(

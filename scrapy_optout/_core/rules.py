@@ -24,7 +24,6 @@ shell has an opinion about it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -68,18 +67,25 @@ def registry_covers(purposes: frozenset[str], purpose: str) -> bool:
     return purpose == "train-ai" and "tdm" in purposes
 
 
-@dataclass(slots=True)
 class Findings:
-    """What the engine found for one URL, before combination (a working record, not a result)."""
+    """What the engine found for one URL, before combination (a working record, not a result).
 
-    access: Reason | None = None
-    reservations: list[Reason] = field(default_factory=list)
-    unavailable: list[Reason] = field(default_factory=list)
-    permissions: list[str] = field(default_factory=list)
-    licensing: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    evidence: list[Evidence] = field(default_factory=list)
-    image_reasons: list[Reason] = field(default_factory=list)
+    A plain slotted class: one is made per request and per response, so its construction is kept
+    to a few attribute stores.
+    """
+
+    __slots__ = ("access", "errors", "evidence", "image_reasons", "licensing", "permissions",
+                 "reservations", "unavailable")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.access: Reason | None = None
+        self.reservations: list[Reason] = []
+        self.unavailable: list[Reason] = []
+        self.permissions: list[str] = []
+        self.licensing: list[str] = []
+        self.errors: list[str] = []
+        self.evidence: list[Evidence] = []
+        self.image_reasons: list[Reason] = []
 
     def lead(self, url: str | None) -> None:
         """Record a policy or licence URL as a licensing lead (once)."""
@@ -200,17 +206,18 @@ def decide(url: str, stage: str, policy: Policy, found: Findings, today: date | 
 def _decision(
     url: str, stage: str, allowed: bool, reasons: list[Reason], found: Findings, errors: list[str]
 ) -> Decision:
+    # Positional, and no copies of empty lists: this runs once per request and response.
     return Decision(
-        url=url,
-        allowed=allowed,
-        action="allow" if allowed else "skip",
-        stage=stage,
-        reasons=tuple(reasons),
-        licensing=tuple(found.licensing),
-        errors=tuple(dict.fromkeys(errors)),
-        evidence=tuple(found.evidence),
-        permissions=tuple(found.permissions),
-        image_reasons=tuple(found.image_reasons),
+        url,
+        allowed,
+        "allow" if allowed else "skip",
+        stage,
+        tuple(reasons) if reasons else (),
+        tuple(found.licensing) if found.licensing else (),
+        tuple(dict.fromkeys(errors)) if errors else (),
+        tuple(found.evidence) if found.evidence else (),
+        tuple(found.permissions) if found.permissions else (),
+        tuple(found.image_reasons) if found.image_reasons else (),
     )
 
 

@@ -155,7 +155,8 @@ def test_registry_covers(purposes, purpose, covered):
 
 def test_on_unavailable_allow_records_errors_not_reasons(make_policy):
     """Rule 7 with allow: the unavailable source is recorded as an error and the URL allowed."""
-    found = rules.Findings(unavailable=[Reason("signal_unavailable", "ai-txt", "u", "HTTP 500")])
+    found = rules.Findings()
+    found.unavailable.append(Reason("signal_unavailable", "ai-txt", "u", "HTTP 500"))
     decision = rules.decide(URL, "request", make_policy(on_unavailable="allow"), found, None)
     assert decision.allowed
     assert decision.errors == ("signal_unavailable: ai-txt u (HTTP 500)",)

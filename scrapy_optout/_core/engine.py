@@ -24,7 +24,7 @@ from .models import Code, Decision, Doc, Need, Reason, RegistryAnswer, Signal, V
 from .patterns import target_of
 from .policy import Policy
 from .response import evaluate_response, looks_like_image, page_images
-from .robots import RobotsTxt
+from .robots import RobotsTxt, agent_token
 from .tdmrep import TdmrepFile, match_tdmrep
 
 __all__ = ["Flow", "check_request", "evaluate_response", "origin_of"]
@@ -94,20 +94,20 @@ def check_request(
     if policy.registry and Signal.REGISTRY in policy.checks:
         doc = yield Need(Doc.REGISTRY, url, key)
         _registry(doc, policy, found)
-        if found.reservations or found.unavailable:
+        if _decided(found, policy):
             return rules.decide(url, "request", policy, found, today)
 
     robots_signals = [s for s in _ROBOTS_SIGNALS if s in policy.checks]
     if robots_signals:
         doc = yield Need(Doc.ROBOTS, f"{base}/robots.txt", key)
         _robots(doc, target, policy, robots_signals, found)
-        if found.access or found.reservations or found.unavailable:
+        if _decided(found, policy):
             return rules.decide(url, "request", policy, found, today)
 
     if Signal.TDMREP in policy.checks:
         doc = yield Need(Doc.TDMREP, f"{base}/.well-known/tdmrep.json", key)
         _tdmrep_file(doc, url, found)
-        if found.reservations or found.unavailable:
+        if _decided(found, policy):
             return rules.decide(url, "request", policy, found, today)
 
     if Signal.AI_TXT in policy.checks:
@@ -117,6 +117,19 @@ def check_request(
     if page is not None and looks_like_image(url):
         page_images(page, policy, found)
     return rules.decide(url, "request", policy, found, today)
+
+
+def _decided(found: rules.Findings, policy: Policy) -> bool:
+    """Whether the URL is already skipped, so that nothing more need be fetched for it.
+
+    An unavailable source decides only under ``on_unavailable="skip"``; under "allow" the
+    remaining signals must still be read (DESIGN §5 rule 7).
+    """
+    return bool(
+        found.access
+        or found.reservations
+        or (found.unavailable and policy.on_unavailable == "skip")
+    )
 
 
 def _unavailable(doc: Document, signal: str, found: rules.Findings) -> None:
@@ -226,7 +239,8 @@ def _infer(
             blocked.append(token)
             first = first or rule
     if first is not None:
-        names = ", ".join(blocked[:5]) + (
+        spelled = {agent_token(agent): agent for agent in policy.ai_agents or ()}
+        names = ", ".join(spelled.get(token, token) for token in blocked[:5]) + (
             f" and {len(blocked) - 5} more" if len(blocked) > 5 else ""
         )
         found.reservations.append(

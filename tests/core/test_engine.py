@@ -164,6 +164,16 @@ def test_tdmrep_unavailable_follows_on_unavailable(make_policy, on_unavailable, 
         assert decision.reasons[0].signal == "tdmrep"
 
 
+def test_on_unavailable_allow_still_reads_the_other_signals(make_policy):
+    """Under on_unavailable=allow an unreadable tdmrep.json does not stop the ai.txt check."""
+    site = {Doc.TDMREP: 503, Doc.AI_TXT: b"User-agent: *\nDisallow: /\n"}
+    asked: list[Need] = []
+    decision = run(URL, make_policy(on_unavailable="allow"), site, asked=asked)
+    assert [n.doc for n in asked] == [Doc.ROBOTS, Doc.TDMREP, Doc.AI_TXT]
+    assert decision.reasons[0].code == "ai_txt"
+    assert any(e.startswith("signal_unavailable: tdmrep") for e in decision.errors)
+
+
 def test_oversized_tdmrep_is_unavailable(policy):
     """DESIGN §5.2: a tdmrep.json cut by its cap is unavailable, never parsed as complete."""
     cut = Fetched(url="u", status=200, body=TDM_ALL[:10], error="too_large")

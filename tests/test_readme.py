@@ -1,0 +1,21 @@
+"""Every Python code block of the README runs, in order, as a user would paste it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_python_blocks_run(tmp_path, monkeypatch):
+    """The README's examples run as written, and the documented outcomes hold."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    assert len(blocks) >= 3
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    decision = namespace["decision"]
+    assert decision.action == "skip"  # type: ignore[attr-defined]
+    assert (tmp_path / "optout-audit.jsonl").exists()

@@ -188,6 +188,8 @@ def _robots(
     robots = doc.parsed
     found.keep(doc.evidence)
     found.errors.extend(robots.errors)
+    if doc.detail:  # a kept copy served while robots.txt is unreachable (RFC 9309 §2.4)
+        found.errors.append(doc.detail)
     digest = doc.evidence.digest if doc.evidence else None
     selection = robots.select(policy.token)
     if Signal.ROBOTS in signals:

@@ -1,0 +1,106 @@
+"""Reading the head of a response body in a transport, and handing the body on whole.
+
+A transport sees the raw, still content-encoded stream. To check the HTML ``<head>`` before the
+caller gets the response, :class:`HeadBuffer` reads raw chunks until the decoded prefix holds the end
+of the head (or the scan window is full, or the body ends), and the response handed on replays those
+raw chunks before the rest of the stream, so the caller's own decoding and streaming are unchanged
+(DESIGN §5.2 "Head scan": an allowed body reaches the caller whole).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+
+_HEAD_END = re.compile(rb"</head|<body", re.IGNORECASE)
+
+
+class HeadBuffer:
+    """Raw chunks read so far and their decoded prefix (at most *limit* decoded bytes)."""
+
+    def __init__(self, content_encoding: str, limit: int) -> None:
+        self.limit = limit
+        self.raw: list[bytes] = []
+        self.decoded = bytearray()
+        self.done = False
+        coding = content_encoding.strip().lower()
+        self._zlib: Any = None
+        self.error: str | None = None
+        if coding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            self._zlib = zlib.decompressobj()
+        elif coding not in ("", "identity"):
+            # br, zstd...: the head cannot be read here; the decision is taken on the headers.
+            self.error = f"html.head_not_scanned: content-coding {coding[:40]}"
+            self.done = True
+
+    def feed(self, chunk: bytes) -> None:
+        """Keep a raw chunk and extend the decoded prefix; ``done`` once the head is in."""
+        self.raw.append(chunk)
+        if self.done:
+            return
+        start = max(0, len(self.decoded) - 6)
+        if self._zlib is None:
+            self.decoded += chunk[: self.limit - len(self.decoded)]
+        else:
+            data = chunk
+            try:
+                while data and len(self.decoded) < self.limit:
+                    self.decoded += self._zlib.decompress(data, self.limit - len(self.decoded))
+                    data = self._zlib.unconsumed_tail
+            except zlib.error:
+                self.error = "html.head_not_scanned: corrupt compressed body"
+                self.done = True
+                return
+        if len(self.decoded) >= self.limit or _HEAD_END.search(self.decoded, start):
+            self.done = True
+
+
+class ReplayStream(httpx.SyncByteStream):
+    """The raw chunks already read, then the rest of the upstream stream."""
+
+    def __init__(self, head: list[bytes], rest: Iterator[bytes], upstream: httpx.Response) -> None:
+        self._head = head
+        self._rest = rest
+        self._upstream = upstream
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._head
+        self._head = []
+        yield from self._rest
+
+    def close(self) -> None:
+        """Close the upstream response."""
+        self._upstream.close()
+
+
+class AsyncReplayStream(httpx.AsyncByteStream):
+    """The raw chunks already read, then the rest of the upstream stream (async)."""
+
+    def __init__(
+        self, head: list[bytes], rest: AsyncIterator[bytes], upstream: httpx.Response
+    ) -> None:
+        self._head = head
+        self._rest = rest
+        self._upstream = upstream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._head:
+            yield chunk
+        self._head = []
+        async for chunk in self._rest:
+            yield chunk
+
+    async def aclose(self) -> None:
+        """Close the upstream response."""
+        await self._upstream.aclose()
+
+
+def is_html(content_type: str | None) -> bool:
+    """Whether a response may carry an HTML head worth scanning (no type: maybe)."""
+    return content_type is None or "html" in content_type.lower()

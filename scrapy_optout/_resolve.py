@@ -1,0 +1,149 @@
+"""Fetch -> parse -> cache, one flight per (document, origin), for both shells.
+
+The core's pre-request flow yields :class:`~scrapy_optout._core.models.Need` records; a resolver
+answers each with a :class:`~scrapy_optout._core.documents.Document`, from the cache when fresh,
+otherwise by fetching it once however many requests wait: the first caller fetches, every waiter
+gets that same document (never "allow" by accident, unlike Scrapy's RobotsTxtMiddleware,
+integration.md §1.3).
+
+Lifetimes (RFC 9309 §2.4, standards.md §0.6): a document read (or found absent) is trusted for
+``Policy.cache_ttl`` (24 h by default); an unavailable one is retried after :data:`RETRY_AFTER`
+seconds; while robots.txt is unreachable, a copy fetched less than 30 days ago serves instead
+(RFC 9309 §2.4 allows it; Google does the same).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ._core.documents import Document, State, document_from_fetch
+from ._core.models import Doc, Fetched, Need
+from ._core.policy import Policy
+from .cache.memory import CacheEntry, MemoryStore
+
+RETRY_AFTER = 60.0
+"""Seconds before an unavailable document (robots.txt 5xx, tdmrep.json timeout...) is fetched again."""
+STALE_MAX = 30 * 86400.0
+"""How old a robots.txt copy may be and still serve while robots.txt is unreachable."""
+
+
+class DocumentCache:
+    """Turns fetches into cached documents with the lifetimes above.
+
+    Args:
+        policy: gives ``cache_ttl``.
+        store: where documents live (shared by every transport of a client).
+        clock: monotonic seconds; injectable for tests.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        store: MemoryStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy
+        self.store = store if store is not None else MemoryStore()
+        self.clock = clock
+
+    def cached(self, need: Need) -> Document | None:
+        """The fresh cached document for *need*, if any."""
+        entry = self.store.get((need.doc.value, need.origin), self.clock())
+        return None if entry is None else entry.document
+
+    def settle(self, need: Need, fetched: Fetched) -> Document:
+        """Parse a fetch, cache the document for its lifetime, and return it."""
+        document = document_from_fetch(need.doc, fetched)
+        now = self.clock()
+        ttl = self.policy.cache_ttl
+        if document.state is State.UNAVAILABLE:
+            ttl = min(ttl, RETRY_AFTER)
+            if need.doc is Doc.ROBOTS:
+                good = self.store.last_good(need.origin, now, STALE_MAX)
+                if good is not None:
+                    age = int(now - good.fetched_at)
+                    detail = f"robots.stale: unreachable ({document.detail}); copy from {age} s ago"
+                    document = dataclasses.replace(good.document, detail=detail)
+        self.store.put((need.doc.value, need.origin), CacheEntry(document, now, now + ttl))
+        return document
+
+
+class _Flight:
+    """One fetch in progress, and the document it produced."""
+
+    __slots__ = ("document", "done")
+
+    def __init__(self, done: Any) -> None:
+        self.done = done
+        self.document: Document | None = None
+
+
+class Resolver:
+    """Answers needs for a sync shell: cache first, then one fetch per key across threads."""
+
+    def __init__(self, cache: DocumentCache, fetch: Callable[[Need], Fetched]) -> None:
+        self.cache = cache
+        self.fetch = fetch
+        self._flights: dict[tuple[Doc, str], _Flight] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, need: Need) -> Document:
+        """Return the document *need* asks for."""
+        while True:
+            document = self.cache.cached(need)
+            if document is not None:
+                return document
+            key = (need.doc, need.origin)
+            with self._guard:
+                flight = self._flights.get(key)
+                leader = flight is None
+                if flight is None:
+                    flight = self._flights[key] = _Flight(threading.Event())
+            if not leader:
+                flight.done.wait()
+                if flight.document is not None:
+                    return flight.document
+                continue  # the leader failed without a document: try again
+            try:
+                flight.document = self.cache.settle(need, self.fetch(need))
+                return flight.document
+            finally:
+                with self._guard:
+                    del self._flights[key]
+                flight.done.set()
+
+
+class AsyncResolver:
+    """Answers needs for an async shell: cache first, then one fetch per key across tasks."""
+
+    def __init__(self, cache: DocumentCache, fetch: Callable[[Need], Awaitable[Fetched]]) -> None:
+        self.cache = cache
+        self.fetch = fetch
+        self._flights: dict[tuple[Doc, str], _Flight] = {}
+
+    async def __call__(self, need: Need) -> Document:
+        """Return the document *need* asks for."""
+        import anyio
+
+        while True:
+            document = self.cache.cached(need)
+            if document is not None:
+                return document
+            key = (need.doc, need.origin)
+            flight = self._flights.get(key)
+            if flight is not None:
+                await flight.done.wait()
+                if flight.document is not None:
+                    return flight.document
+                continue
+            flight = self._flights[key] = _Flight(anyio.Event())
+            try:
+                flight.document = self.cache.settle(need, await self.fetch(need))
+                return flight.document
+            finally:
+                del self._flights[key]
+                flight.done.set()

@@ -1,0 +1,101 @@
+"""State one crawler shell shares across its transports: cache, page memory, the compliance log.
+
+The log is written here and only here for a shell (DESIGN §2: one writer of the audit log): every
+skip, every bypass, and every allow when ``Policy.audit_allowed`` (DESIGN §7), one record per
+request decision (DESIGN §5.1).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+
+from ._core.models import Decision
+from ._core.policy import Policy
+from ._resolve import DocumentCache
+from .audit.writer import AuditWriter
+from .cache.memory import MemoryStore
+
+MAX_PAGES = 10_000
+"""Pages whose noai/noimageai are remembered for their images (the oldest are forgotten first)."""
+
+
+class Shell:
+    """Cache, page memory and log writer of one client (or one crawl).
+
+    Args:
+        policy: the crawl's policy.
+        store: the document store (a fresh in-memory one by default).
+        clock: monotonic seconds, for page lifetimes.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        store: MemoryStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if policy.registry is not None:
+            # The registry backends (issue 6) are not part of this release: refuse rather than
+            # run without the registry the operator asked for.
+            raise ValueError(
+                f"registry: registry backends are not available yet ({policy.registry!r})"
+            )
+        self.policy = policy
+        self.cache = DocumentCache(policy, store, clock)
+        self.clock = clock
+        self._pages: OrderedDict[str, tuple[Decision, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._writer: AuditWriter | None = None
+        self._closed = False
+
+    def today(self) -> date | None:
+        """Today's UTC date when licences need it (the core reads no clock)."""
+        return datetime.now(timezone.utc).date() if self.policy.licences else None
+
+    def page(self, url: object) -> Decision | None:
+        """The remembered decision of the page *url*, if its marks are still fresh."""
+        if not isinstance(url, str):
+            return None
+        with self._lock:
+            entry = self._pages.get(url)
+        if entry is None or entry[1] <= self.clock():
+            return None
+        return entry[0]
+
+    def record(self, decision: Decision) -> Decision:
+        """Remember a page's image marks and log the decision as DESIGN §7 says; return it."""
+        if decision.image_reasons:
+            with self._lock:
+                self._pages[decision.url] = (decision, self.clock() + self.policy.cache_ttl)
+                self._pages.move_to_end(decision.url)
+                if len(self._pages) > MAX_PAGES:
+                    self._pages.popitem(last=False)
+        policy = self.policy
+        if policy.audit_log and (decision.action != "allow" or policy.audit_allowed):
+            self._log().write(decision)
+        return decision
+
+    def _log(self) -> AuditWriter:
+        with self._lock:
+            if self._writer is None:
+                if self._closed:
+                    raise ValueError("audit_log: the client is closed")
+                self._writer = AuditWriter(
+                    self.policy.audit_log or "",
+                    agent=self.policy.user_agent,
+                    purpose=self.policy.purpose,
+                    policy=self.policy.digest,
+                )
+            return self._writer
+
+    def close(self) -> None:
+        """Close the compliance log (idempotent)."""
+        with self._lock:
+            self._closed = True
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()

@@ -1,0 +1,286 @@
+"""The httpx shell: ``OptOutTransport``/``AsyncOptOutTransport`` and the ``OptOutClient`` twins.
+
+A transport wraps any other transport (composition, as httpx intends). For every request, and so
+for every redirect hop, it runs the core's pre-request flow: origin documents are fetched through
+the wrapped transport with our User-Agent and cached (``_resolve.py``); a reserved URL raises
+:class:`OptedOutError` and nothing is sent. Then the response's headers and HTML head are checked
+(``_headscan.py``); a reserved response is closed unread and raises :class:`OptedOutError`; an
+allowed one is handed on whole, its decision in ``response.extensions["optout"]``.
+
+Per-request options: ``extensions={"optout": {"bypass": True}}`` skips the checks (logged as a
+bypass); ``{"page": URL}`` names the page an image was requested from (DESIGN §5.2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import httpx
+
+from ._core.engine import check_request, evaluate_response
+from ._core.models import Decision
+from ._core.policy import Policy
+from ._core.rules import bypass
+from ._drive import adrive, drive
+from ._errors import RequestSkipped
+from ._fetch import afetch, deadline_for, fetch
+from ._headscan import AsyncReplayStream, HeadBuffer, ReplayStream, is_html
+from ._resolve import AsyncResolver, Resolver
+from ._shell import Shell
+
+__all__ = [
+    "AsyncOptOutClient",
+    "AsyncOptOutTransport",
+    "OptOutClient",
+    "OptOutTransport",
+    "OptedOutError",
+]
+
+
+class OptedOutError(RequestSkipped, httpx.RequestError):
+    """A request not sent, or a response not returned, because the policy reserves it.
+
+    Both a :class:`~scrapy_optout.RequestSkipped` (``.decision``) and an ``httpx.RequestError``
+    (``.request``), so ``except httpx.HTTPError`` code sees it too.
+    """
+
+    def __init__(self, decision: Decision, *, request: httpx.Request) -> None:
+        RequestSkipped.__init__(self, decision)
+        httpx.RequestError.__init__(self, str(self), request=request)
+
+
+def _options(request: httpx.Request) -> dict[str, Any]:
+    options = request.extensions.get("optout")
+    return options if isinstance(options, dict) else {}
+
+
+def _final(decision: Decision, buffer: HeadBuffer | None) -> Decision:
+    if buffer is not None and buffer.error:
+        return dataclasses.replace(decision, errors=(*decision.errors, buffer.error))
+    return decision
+
+
+class OptOutTransport(httpx.BaseTransport):
+    """Checks every request and response that goes through *next_transport*.
+
+    Args:
+        next_transport: the transport to wrap (default ``httpx.HTTPTransport()``).
+        policy: the crawl's policy.
+        shell: state shared with sibling transports of one client (cache, log); internal.
+    """
+
+    def __init__(
+        self,
+        next_transport: httpx.BaseTransport | None = None,
+        *,
+        policy: Policy | None = None,
+        shell: Shell | None = None,
+    ) -> None:
+        if shell is None:
+            if policy is None:
+                raise ValueError("policy: OptOutTransport needs a Policy")
+            shell = Shell(policy)
+        self.next_transport = (
+            next_transport if next_transport is not None else httpx.HTTPTransport()
+        )
+        self.shell = shell
+        self._deadline = 30.0
+        self._resolve = Resolver(
+            shell.cache,
+            lambda need: fetch(self.next_transport, need, shell.policy.user_agent, self._deadline),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Check, send (or refuse), check the response; see the module docstring."""
+        shell, url, options = self.shell, str(request.url), _options(request)
+        if options.get("bypass"):
+            decision = shell.record(bypass(url))
+            response = self.next_transport.handle_request(request)
+            response.extensions["optout"] = decision
+            return response
+        self._deadline = deadline_for(request)
+        page = shell.page(options.get("page"))
+        today = shell.today()
+        pre = drive(check_request(url, shell.policy, page=page, today=today), self._resolve)
+        if not pre.allowed:
+            raise OptedOutError(shell.record(pre), request=request)
+        response = self.next_transport.handle_request(request)
+        buffer = rest = None
+        if request.method != "HEAD" and is_html(response.headers.get("content-type")):
+            buffer = HeadBuffer(
+                response.headers.get("content-encoding", ""), shell.policy.head_scan_bytes
+            )
+            rest = iter(response.stream)  # type: ignore[arg-type]
+            try:
+                for chunk in rest:
+                    buffer.feed(chunk)
+                    if buffer.done:
+                        break
+            except BaseException:
+                response.close()
+                raise
+        decision = _final(
+            evaluate_response(
+                url,
+                response.status_code,
+                response.headers,
+                bytes(buffer.decoded) if buffer else b"",
+                shell.policy,
+                pre=pre,
+                page=page,
+                today=today,
+            ),
+            buffer,
+        )
+        shell.record(decision)
+        if not decision.allowed:
+            response.close()
+            raise OptedOutError(decision, request=request)
+        if buffer is None or rest is None:
+            response.extensions["optout"] = decision
+            return response
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=ReplayStream(buffer.raw, rest, response),
+            extensions={**response.extensions, "optout": decision},
+        )
+
+    def close(self) -> None:
+        """Close the wrapped transport and the compliance log."""
+        self.next_transport.close()
+        self.shell.close()
+
+
+class AsyncOptOutTransport(httpx.AsyncBaseTransport):
+    """The async twin of :class:`OptOutTransport`."""
+
+    def __init__(
+        self,
+        next_transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        policy: Policy | None = None,
+        shell: Shell | None = None,
+    ) -> None:
+        if shell is None:
+            if policy is None:
+                raise ValueError("policy: AsyncOptOutTransport needs a Policy")
+            shell = Shell(policy)
+        self.next_transport = (
+            next_transport if next_transport is not None else httpx.AsyncHTTPTransport()
+        )
+        self.shell = shell
+        self._deadline = 30.0
+
+        async def fetch_need(need: Any) -> Any:
+            return await afetch(self.next_transport, need, shell.policy.user_agent, self._deadline)
+
+        self._resolve = AsyncResolver(shell.cache, fetch_need)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Check, send (or refuse), check the response; see the module docstring."""
+        shell, url, options = self.shell, str(request.url), _options(request)
+        if options.get("bypass"):
+            decision = shell.record(bypass(url))
+            response = await self.next_transport.handle_async_request(request)
+            response.extensions["optout"] = decision
+            return response
+        self._deadline = deadline_for(request)
+        page = shell.page(options.get("page"))
+        today = shell.today()
+        pre = await adrive(check_request(url, shell.policy, page=page, today=today), self._resolve)
+        if not pre.allowed:
+            raise OptedOutError(shell.record(pre), request=request)
+        response = await self.next_transport.handle_async_request(request)
+        buffer = rest = None
+        if request.method != "HEAD" and is_html(response.headers.get("content-type")):
+            buffer = HeadBuffer(
+                response.headers.get("content-encoding", ""), shell.policy.head_scan_bytes
+            )
+            rest = response.stream.__aiter__()  # type: ignore[union-attr]
+            try:
+                async for chunk in rest:
+                    buffer.feed(chunk)
+                    if buffer.done:
+                        break
+            except BaseException:
+                await response.aclose()
+                raise
+        decision = _final(
+            evaluate_response(
+                url,
+                response.status_code,
+                response.headers,
+                bytes(buffer.decoded) if buffer else b"",
+                shell.policy,
+                pre=pre,
+                page=page,
+                today=today,
+            ),
+            buffer,
+        )
+        shell.record(decision)
+        if not decision.allowed:
+            await response.aclose()
+            raise OptedOutError(decision, request=request)
+        if buffer is None or rest is None:
+            response.extensions["optout"] = decision
+            return response
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=AsyncReplayStream(buffer.raw, rest, response),
+            extensions={**response.extensions, "optout": decision},
+        )
+
+    async def aclose(self) -> None:
+        """Close the wrapped transport and the compliance log."""
+        await self.next_transport.aclose()
+        self.shell.close()
+
+
+class OptOutClient(httpx.Client):
+    """An ``httpx.Client`` whose every transport (default, proxies, mounts, yours) is wrapped.
+
+    Args:
+        policy: the crawl's policy.
+        **kwargs: any ``httpx.Client`` argument; a ``transport`` you pass is wrapped, never
+            replaced.
+    """
+
+    def __init__(self, *, policy: Policy, **kwargs: Any) -> None:
+        self._optout = Shell(policy)
+        super().__init__(**kwargs)
+        for pattern, transport in list(self._mounts.items()):
+            if transport is not None and not isinstance(transport, OptOutTransport):
+                self._mounts[pattern] = self._wrap(transport)
+
+    def _wrap(self, transport: httpx.BaseTransport) -> httpx.BaseTransport:
+        return OptOutTransport(transport, shell=self._optout)
+
+    def _init_transport(self, *args: Any, **kwargs: Any) -> httpx.BaseTransport:
+        return self._wrap(super()._init_transport(*args, **kwargs))
+
+    def _init_proxy_transport(self, *args: Any, **kwargs: Any) -> httpx.BaseTransport:
+        return self._wrap(super()._init_proxy_transport(*args, **kwargs))
+
+
+class AsyncOptOutClient(httpx.AsyncClient):
+    """The async twin of :class:`OptOutClient`."""
+
+    def __init__(self, *, policy: Policy, **kwargs: Any) -> None:
+        self._optout = Shell(policy)
+        super().__init__(**kwargs)
+        for pattern, transport in list(self._mounts.items()):
+            if transport is not None and not isinstance(transport, AsyncOptOutTransport):
+                self._mounts[pattern] = self._wrap(transport)
+
+    def _wrap(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        return AsyncOptOutTransport(transport, shell=self._optout)
+
+    def _init_transport(self, *args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:
+        return self._wrap(super()._init_transport(*args, **kwargs))
+
+    def _init_proxy_transport(self, *args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:
+        return self._wrap(super()._init_proxy_transport(*args, **kwargs))

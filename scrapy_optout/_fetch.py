@@ -142,7 +142,7 @@ def fetch(transport: httpx.BaseTransport, need: Need, user_agent: str, seconds: 
                 url = target
                 continue
             reader = BodyReader(response.headers.get("content-encoding", ""), CAPS[need.doc])
-            for chunk in response.iter_raw():
+            for chunk in response.stream:  # type: ignore[union-attr] # raw: we decode
                 reader.feed(chunk)
                 if reader.full or reader.error:
                     break
@@ -180,7 +180,7 @@ async def afetch(
                 url = target
                 continue
             reader = BodyReader(response.headers.get("content-encoding", ""), CAPS[need.doc])
-            async for chunk in response.aiter_raw():
+            async for chunk in response.stream:  # type: ignore[union-attr] # raw: we decode
                 reader.feed(chunk)
                 if reader.full or reader.error:
                     break

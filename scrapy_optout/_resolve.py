@@ -58,7 +58,7 @@ class DocumentCache:
     def settle(self, need: Need, fetched: Fetched) -> Document:
         """Parse a fetch, cache the document for its lifetime, and return it."""
         document = document_from_fetch(need.doc, fetched)
-        now = self.clock()
+        now = fetched_at = self.clock()
         ttl = self.policy.cache_ttl
         if document.state is State.UNAVAILABLE:
             ttl = min(ttl, RETRY_AFTER)
@@ -68,7 +68,8 @@ class DocumentCache:
                     age = int(now - good.fetched_at)
                     detail = f"robots.stale: unreachable ({document.detail}); copy from {age} s ago"
                     document = dataclasses.replace(good.document, detail=detail)
-        self.store.put((need.doc.value, need.origin), CacheEntry(document, now, now + ttl))
+                    fetched_at = good.fetched_at  # the copy ages from its own fetch, not from now
+        self.store.put((need.doc.value, need.origin), CacheEntry(document, fetched_at, now + ttl))
         return document
 
 

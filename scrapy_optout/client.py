@@ -106,7 +106,7 @@ class OptOutTransport(httpx.BaseTransport):
         if not pre.allowed:
             raise OptedOutError(shell.record(pre), request=request)
         response = self.next_transport.handle_request(request)
-        buffer = rest = None
+        buffer = rest = failed = None
         if request.method != "HEAD" and is_html(response.headers.get("content-type")):
             buffer = HeadBuffer(
                 response.headers.get("content-encoding", ""), shell.policy.head_scan_bytes
@@ -117,6 +117,8 @@ class OptOutTransport(httpx.BaseTransport):
                     buffer.feed(chunk)
                     if buffer.done:
                         break
+            except httpx.HTTPError as exc:  # the page broke off: decide on what came, then say so
+                failed = exc
             except BaseException:
                 response.close()
                 raise
@@ -134,8 +136,10 @@ class OptOutTransport(httpx.BaseTransport):
             buffer,
         )
         shell.record(decision)
-        if not decision.allowed:
+        if not decision.allowed or failed is not None:
             response.close()
+            if failed is not None and decision.allowed:
+                raise failed
             raise OptedOutError(decision, request=request)
         if buffer is None or rest is None:
             response.extensions["optout"] = decision
@@ -193,7 +197,7 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
         if not pre.allowed:
             raise OptedOutError(shell.record(pre), request=request)
         response = await self.next_transport.handle_async_request(request)
-        buffer = rest = None
+        buffer = rest = failed = None
         if request.method != "HEAD" and is_html(response.headers.get("content-type")):
             buffer = HeadBuffer(
                 response.headers.get("content-encoding", ""), shell.policy.head_scan_bytes
@@ -204,6 +208,8 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
                     buffer.feed(chunk)
                     if buffer.done:
                         break
+            except httpx.HTTPError as exc:  # the page broke off: decide on what came, then say so
+                failed = exc
             except BaseException:
                 await response.aclose()
                 raise
@@ -221,8 +227,10 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
             buffer,
         )
         shell.record(decision)
-        if not decision.allowed:
+        if not decision.allowed or failed is not None:
             await response.aclose()
+            if failed is not None and decision.allowed:
+                raise failed
             raise OptedOutError(decision, request=request)
         if buffer is None or rest is None:
             response.extensions["optout"] = decision

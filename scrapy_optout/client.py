@@ -14,6 +14,7 @@ bypass); ``{"page": URL}`` names the page an image was requested from (DESIGN §
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from typing import Any
 
 import httpx
@@ -55,10 +56,59 @@ def _options(request: httpx.Request) -> dict[str, Any]:
     return options if isinstance(options, dict) else {}
 
 
-def _final(decision: Decision, buffer: HeadBuffer | None) -> Decision:
+def _head_buffer(
+    request: httpx.Request, response: httpx.Response, shell: Shell
+) -> HeadBuffer | None:
+    """A buffer for the head scan when the response may be an HTML page with a body."""
+    if request.method == "HEAD" or not is_html(response.headers.get("content-type")):
+        return None
+    return HeadBuffer(response.headers.get("content-encoding", ""), shell.policy.head_scan_bytes)
+
+
+def _conclude(
+    shell: Shell,
+    url: str,
+    pre: Decision,
+    page: Decision | None,
+    today: date | None,
+    response: httpx.Response,
+    buffer: HeadBuffer | None,
+) -> Decision:
+    """The response-stage decision (DESIGN §5), recorded; a failed head scan is noted in it."""
+    head = bytes(buffer.decoded) if buffer is not None else b""
+    decision = evaluate_response(
+        url,
+        response.status_code,
+        response.headers,
+        head,
+        shell.policy,
+        pre=pre,
+        page=page,
+        today=today,
+    )
     if buffer is not None and buffer.error:
-        return dataclasses.replace(decision, errors=(*decision.errors, buffer.error))
-    return decision
+        decision = dataclasses.replace(decision, errors=(*decision.errors, buffer.error))
+    return shell.record(decision)
+
+
+def _refusal(decision: Decision, failed: Exception | None, request: httpx.Request) -> Exception:
+    """What to raise for a response not handed on: the skip, or the page's own failure."""
+    if failed is not None and decision.allowed:
+        return failed
+    return OptedOutError(decision, request=request)
+
+
+def _handed_on(response: httpx.Response, decision: Decision, stream: Any) -> httpx.Response:
+    """The allowed response with its decision; *stream* replays the head read for the scan."""
+    if stream is None:
+        response.extensions["optout"] = decision
+        return response
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        stream=stream,
+        extensions={**response.extensions, "optout": decision},
+    )
 
 
 class OptOutTransport(httpx.BaseTransport):
@@ -106,11 +156,8 @@ class OptOutTransport(httpx.BaseTransport):
         if not pre.allowed:
             raise OptedOutError(shell.record(pre), request=request)
         response = self.next_transport.handle_request(request)
-        buffer = rest = failed = None
-        if request.method != "HEAD" and is_html(response.headers.get("content-type")):
-            buffer = HeadBuffer(
-                response.headers.get("content-encoding", ""), shell.policy.head_scan_bytes
-            )
+        buffer, failed, rest = _head_buffer(request, response, shell), None, None
+        if buffer is not None:
             rest = iter(response.stream)  # type: ignore[arg-type]
             try:
                 for chunk in rest:
@@ -122,34 +169,14 @@ class OptOutTransport(httpx.BaseTransport):
             except BaseException:
                 response.close()
                 raise
-        decision = _final(
-            evaluate_response(
-                url,
-                response.status_code,
-                response.headers,
-                bytes(buffer.decoded) if buffer else b"",
-                shell.policy,
-                pre=pre,
-                page=page,
-                today=today,
-            ),
-            buffer,
-        )
-        shell.record(decision)
+        decision = _conclude(shell, url, pre, page, today, response, buffer)
         if not decision.allowed or failed is not None:
             response.close()
-            if failed is not None and decision.allowed:
-                raise failed
-            raise OptedOutError(decision, request=request)
-        if buffer is None or rest is None:
-            response.extensions["optout"] = decision
-            return response
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=ReplayStream(buffer.raw, rest, response),
-            extensions={**response.extensions, "optout": decision},
+            raise _refusal(decision, failed, request)
+        stream = (
+            None if buffer is None or rest is None else ReplayStream(buffer.raw, rest, response)
         )
+        return _handed_on(response, decision, stream)
 
     def close(self) -> None:
         """Close the wrapped transport and the compliance log."""
@@ -197,11 +224,8 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
         if not pre.allowed:
             raise OptedOutError(shell.record(pre), request=request)
         response = await self.next_transport.handle_async_request(request)
-        buffer = rest = failed = None
-        if request.method != "HEAD" and is_html(response.headers.get("content-type")):
-            buffer = HeadBuffer(
-                response.headers.get("content-encoding", ""), shell.policy.head_scan_bytes
-            )
+        buffer, failed, rest = _head_buffer(request, response, shell), None, None
+        if buffer is not None:
             rest = response.stream.__aiter__()  # type: ignore[union-attr]
             try:
                 async for chunk in rest:
@@ -213,34 +237,16 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
             except BaseException:
                 await response.aclose()
                 raise
-        decision = _final(
-            evaluate_response(
-                url,
-                response.status_code,
-                response.headers,
-                bytes(buffer.decoded) if buffer else b"",
-                shell.policy,
-                pre=pre,
-                page=page,
-                today=today,
-            ),
-            buffer,
-        )
-        shell.record(decision)
+        decision = _conclude(shell, url, pre, page, today, response, buffer)
         if not decision.allowed or failed is not None:
             await response.aclose()
-            if failed is not None and decision.allowed:
-                raise failed
-            raise OptedOutError(decision, request=request)
-        if buffer is None or rest is None:
-            response.extensions["optout"] = decision
-            return response
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=AsyncReplayStream(buffer.raw, rest, response),
-            extensions={**response.extensions, "optout": decision},
+            raise _refusal(decision, failed, request)
+        stream = (
+            None
+            if buffer is None or rest is None
+            else AsyncReplayStream(buffer.raw, rest, response)
         )
+        return _handed_on(response, decision, stream)
 
     async def aclose(self) -> None:
         """Close the wrapped transport and the compliance log."""

@@ -260,17 +260,19 @@ class OptOutClient(httpx.Client):
     Args:
         policy: the crawl's policy.
         **kwargs: any ``httpx.Client`` argument; a ``transport`` you pass is wrapped, never
-            replaced.
+            replaced (one that already is an ``OptOutTransport`` is used as it is).
     """
 
     def __init__(self, *, policy: Policy, **kwargs: Any) -> None:
         self._optout = Shell(policy)
         super().__init__(**kwargs)
         for pattern, transport in list(self._mounts.items()):
-            if transport is not None and not isinstance(transport, OptOutTransport):
+            if transport is not None:
                 self._mounts[pattern] = self._wrap(transport)
 
     def _wrap(self, transport: httpx.BaseTransport) -> httpx.BaseTransport:
+        if isinstance(transport, OptOutTransport):  # already checked: never check (and log) twice
+            return transport
         return OptOutTransport(transport, shell=self._optout)
 
     def _init_transport(self, *args: Any, **kwargs: Any) -> httpx.BaseTransport:
@@ -287,10 +289,12 @@ class AsyncOptOutClient(httpx.AsyncClient):
         self._optout = Shell(policy)
         super().__init__(**kwargs)
         for pattern, transport in list(self._mounts.items()):
-            if transport is not None and not isinstance(transport, AsyncOptOutTransport):
+            if transport is not None:
                 self._mounts[pattern] = self._wrap(transport)
 
     def _wrap(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        if isinstance(transport, AsyncOptOutTransport):  # already checked: never twice
+            return transport
         return AsyncOptOutTransport(transport, shell=self._optout)
 
     def _init_transport(self, *args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:

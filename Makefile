@@ -40,6 +40,7 @@ $(BENCH)/.installed: setup.cfg
 bench: $(BENCH)/.installed
 	$(BENCH)/bin/python bench/core.py
 	$(BENCH)/bin/python bench/robots_corpus.py
+	$(BENCH)/bin/python bench/client.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

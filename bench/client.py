@@ -1,0 +1,243 @@
+"""Throughput of OptOutClient against plain httpx on a local site (issue 3), in one run.
+
+A local site of 10 origins (10 threaded ``http.server`` servers on 127.0.0.1, in a separate process so
+that the servers do not compete with the client for the GIL) serves ~5 KB HTML pages with HTTP/1.1
+keep-alive, a robots.txt that allows everything, and 404 for ``/.well-known/tdmrep.json`` and
+``/ai.txt``. 1,000 pages (100 per origin, origins interleaved) are fetched with:
+
+* ``plain_sync``: ``httpx.Client``;
+* ``optout_sync``: ``OptOutClient`` with the same settings (a fresh client each run, so the
+  robots.txt, tdmrep.json and ai.txt fetches of every origin are inside the timing);
+* ``optout_sync_log``: the same, writing every decision to a compliance log (for information);
+* ``plain_async`` / ``optout_async``: ``httpx.AsyncClient`` / ``AsyncOptOutClient``, 20 requests at
+  a time (``asyncio.Semaphore``).
+
+The variants run interleaved for several rounds after a warm-up round; each figure is the best round
+(the others measure the machine's other work). Prints pages per second and the ratio ours / plain
+(target >= 0.9) and writes ``bench/results/client.json``.
+
+Run: ``python bench/client.py [--rounds N]`` (``make bench`` runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+
+from scrapy_optout import AsyncOptOutClient, OptOutClient, Policy
+
+ORIGINS = 10
+PAGES_PER_ORIGIN = 100
+CONCURRENCY = 20
+TARGET = 0.9
+ROBOTS = b"User-agent: *\nAllow: /\n"
+
+
+def html_page(size: int = 5 * 1024) -> bytes:
+    """A ~5 KB page with a realistic head (charset, title, a few meta and link tags)."""
+    head = (
+        b'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A page</title>'
+        b'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        b'<meta name="description" content="A page of the benchmark site.">'
+        b'<meta name="robots" content="index, follow">'
+        b'<link rel="stylesheet" href="/static/site.css"></head><body>'
+    )
+    paragraph = b"<p>" + b"Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 6 + b"</p>\n"
+    page = head
+    while len(page) < size:
+        page += paragraph
+    return page[:size] + b"</body></html>"
+
+
+PAGE = html_page()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real sites and both clients use
+    disable_nagle_algorithm = True
+
+    def do_GET(self) -> None:
+        if self.path == "/robots.txt":
+            status, body, kind = 200, ROBOTS, "text/plain"
+        elif self.path.startswith("/page/"):
+            status, body, kind = 200, PAGE, "text/html; charset=utf-8"
+        else:  # /.well-known/tdmrep.json, /ai.txt
+            status, body, kind = 404, b"", "text/plain"
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def serve() -> int:
+    """Child process: start the origins, print their ports, serve until stdin closes."""
+    servers = []
+    for _ in range(ORIGINS):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    print(json.dumps([s.server_address[1] for s in servers]), flush=True)
+    sys.stdin.read()  # the parent closes our stdin when it is done (or dies)
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+    return 0
+
+
+def page_urls(ports: list[int]) -> list[str]:
+    """1,000 page URLs, origins interleaved as a crawl frontier would have them."""
+    return [
+        f"http://127.0.0.1:{ports[i % ORIGINS]}/page/{i // ORIGINS}"
+        for i in range(ORIGINS * PAGES_PER_ORIGIN)
+    ]
+
+
+def check(response: httpx.Response, ours: bool) -> None:
+    assert response.status_code == 200, response.status_code
+    assert len(response.content) == len(PAGE)
+    if ours:
+        assert response.extensions["optout"].allowed
+
+
+def run_sync(urls: list[str], make: Callable[[], httpx.Client], ours: bool) -> float:
+    start = time.perf_counter()
+    with make() as client:
+        for url in urls:
+            check(client.get(url), ours)
+    return len(urls) / (time.perf_counter() - start)
+
+
+def run_async(urls: list[str], make: Callable[[], httpx.AsyncClient], ours: bool) -> float:
+    async def crawl() -> float:
+        gate = asyncio.Semaphore(CONCURRENCY)
+        start = time.perf_counter()
+        async with make() as client:
+
+            async def one(url: str) -> None:
+                async with gate:
+                    check(await client.get(url), ours)
+
+            await asyncio.gather(*(one(url) for url in urls))
+        return len(urls) / (time.perf_counter() - start)
+
+    return asyncio.run(crawl())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        return serve()
+    site = subprocess.Popen(
+        [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    folder = tempfile.mkdtemp(prefix="bench-client-")
+    try:
+        assert site.stdout is not None
+        ports = json.loads(site.stdout.readline())
+        urls = page_urls(ports)
+        policy = Policy(user_agent="BenchBot")
+        settings = {"timeout": 10.0}
+        logged = 0
+
+        def with_log() -> httpx.Client:
+            nonlocal logged
+            logged += 1
+            log_policy = Policy(user_agent="BenchBot", audit_log=f"{folder}/audit-{logged}.jsonl")
+            return OptOutClient(policy=log_policy, **settings)
+
+        variants: dict[str, Callable[[], float]] = {
+            "plain_sync": lambda: run_sync(urls, lambda: httpx.Client(**settings), False),
+            "optout_sync": lambda: run_sync(
+                urls, lambda: OptOutClient(policy=policy, **settings), True
+            ),
+            "optout_sync_log": lambda: run_sync(urls, with_log, True),
+            "plain_async": lambda: run_async(urls, lambda: httpx.AsyncClient(**settings), False),
+            "optout_async": lambda: run_async(
+                urls, lambda: AsyncOptOutClient(policy=policy, **settings), True
+            ),
+        }
+        runs: dict[str, list[float]] = {name: [] for name in variants}
+        for round_ in range(args.rounds + 1):
+            for name, variant in variants.items():
+                rate = variant()
+                if round_:  # round 0 warms up imports, sockets and caches
+                    runs[name].append(rate)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        assert site.stdin is not None
+        site.stdin.close()
+        try:
+            site.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            site.kill()
+            site.wait()
+    best = {name: max(rates) for name, rates in runs.items()}
+    ratios = {
+        "sync": best["optout_sync"] / best["plain_sync"],
+        "sync_with_log": best["optout_sync_log"] / best["plain_sync"],
+        "async": best["optout_async"] / best["plain_async"],
+    }
+    print(f"{len(urls)} pages over {ORIGINS} origins, ~{len(PAGE) // 1024} KB each, "
+          f"best of {args.rounds} interleaved rounds; async concurrency {CONCURRENCY}")
+    print(f"{'variant':<20}{'pages/s':>10}")
+    for name, rate in best.items():
+        print(f"{name:<20}{rate:>10,.0f}")
+    # What the ratio hides: the time each page costs us on top of plain httpx (checks, head scan,
+    # origin documents), which matters most where plain fetches are fastest (a local site).
+    overhead = {
+        "sync": 1e6 / best["optout_sync"] - 1e6 / best["plain_sync"],
+        "async": 1e6 / best["optout_async"] - 1e6 / best["plain_async"],
+    }
+    for name, micros in overhead.items():
+        print(f"added time per page {name:<13}{micros:>6.0f} us")
+    for name, ratio in ratios.items():
+        verdict = "" if name == "sync_with_log" else (
+            "  meets" if ratio >= TARGET else "  MISSES") + f" target >= {TARGET}"
+        print(f"ratio ours / plain {name:<14}{ratio:>6.3f}{verdict}")
+    results = {
+        "machine": f"{platform.machine()} {platform.python_implementation()} "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "httpx": httpx.__version__,
+        "pages": len(urls),
+        "origins": ORIGINS,
+        "page_bytes": len(PAGE),
+        "async_concurrency": CONCURRENCY,
+        "rounds": args.rounds,
+        "pages_per_second": {name: round(rate, 1) for name, rate in best.items()},
+        "all_rounds": {name: [round(r, 1) for r in rates] for name, rates in runs.items()},
+        "ratios": {name: round(ratio, 3) for name, ratio in ratios.items()},
+        "added_us_per_page": {name: round(micros, 1) for name, micros in overhead.items()},
+        "target": TARGET,
+    }
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "client.json").write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -64,10 +64,10 @@ class HeadBuffer:
 class ReplayStream(httpx.SyncByteStream):
     """The raw chunks already read, then the rest of the upstream stream."""
 
-    def __init__(self, head: list[bytes], rest: Iterator[bytes], upstream: httpx.Response) -> None:
+    def __init__(self, head: list[bytes], rest: Iterator[bytes], upstream: Any) -> None:
         self._head = head
         self._rest = rest
-        self._upstream = upstream
+        self._upstream = upstream  # the original stream, closed with this one
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self._head
@@ -75,16 +75,14 @@ class ReplayStream(httpx.SyncByteStream):
         yield from self._rest
 
     def close(self) -> None:
-        """Close the upstream response."""
+        """Close the upstream stream (which returns the connection to its pool)."""
         self._upstream.close()
 
 
 class AsyncReplayStream(httpx.AsyncByteStream):
     """The raw chunks already read, then the rest of the upstream stream (async)."""
 
-    def __init__(
-        self, head: list[bytes], rest: AsyncIterator[bytes], upstream: httpx.Response
-    ) -> None:
+    def __init__(self, head: list[bytes], rest: AsyncIterator[bytes], upstream: Any) -> None:
         self._head = head
         self._rest = rest
         self._upstream = upstream
@@ -97,7 +95,7 @@ class AsyncReplayStream(httpx.AsyncByteStream):
             yield chunk
 
     async def aclose(self) -> None:
-        """Close the upstream response."""
+        """Close the upstream stream (which returns the connection to its pool)."""
         await self._upstream.aclose()
 
 

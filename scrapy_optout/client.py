@@ -100,15 +100,10 @@ def _refusal(decision: Decision, failed: Exception | None, request: httpx.Reques
 
 def _handed_on(response: httpx.Response, decision: Decision, stream: Any) -> httpx.Response:
     """The allowed response with its decision; *stream* replays the head read for the scan."""
-    if stream is None:
-        response.extensions["optout"] = decision
-        return response
-    return httpx.Response(
-        response.status_code,
-        headers=response.headers,
-        stream=stream,
-        extensions={**response.extensions, "optout": decision},
-    )
+    if stream is not None:
+        response.stream = stream  # the same response, its stream now starting with the head
+    response.extensions["optout"] = decision
+    return response
 
 
 class OptOutTransport(httpx.BaseTransport):
@@ -174,7 +169,9 @@ class OptOutTransport(httpx.BaseTransport):
             response.close()
             raise _refusal(decision, failed, request)
         stream = (
-            None if buffer is None or rest is None else ReplayStream(buffer.raw, rest, response)
+            None
+            if buffer is None or rest is None
+            else ReplayStream(buffer.raw, rest, response.stream)
         )
         return _handed_on(response, decision, stream)
 
@@ -244,7 +241,7 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
         stream = (
             None
             if buffer is None or rest is None
-            else AsyncReplayStream(buffer.raw, rest, response)
+            else AsyncReplayStream(buffer.raw, rest, response.stream)
         )
         return _handed_on(response, decision, stream)
 

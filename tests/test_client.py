@@ -181,10 +181,11 @@ def test_side_documents_are_fetched_once_with_our_user_agent(site: Site) -> None
 
 
 def test_hundred_pages_of_one_origin_fetch_robots_once(site: Site) -> None:
-    """100 sequential pages of one origin cause exactly one robots.txt request."""
+    """100 sequential pages cause one robots.txt request and give every connection back."""
     site.serve("/robots.txt", text(DISALLOW_PRIVATE))
     site.serve(re.compile(r"/p/\d+"), page())
-    with OptOutClient(policy=policy(), timeout=5.0) as client:
+    limits = httpx.Limits(max_connections=2)  # a leaked connection would time the pool out
+    with OptOutClient(policy=policy(), timeout=5.0, limits=limits) as client:
         for i in range(100):
             assert client.get(site.url(f"/p/{i}")).extensions["optout"].allowed
     assert site.count("/robots.txt") == 1

@@ -194,9 +194,10 @@ async def test_fifty_concurrent_allowed_pages_share_one_robots_fetch(site: Site)
 
 
 async def test_hundred_sequential_pages_fetch_robots_once(site: Site) -> None:
-    """100 sequential pages of one origin cause exactly one robots.txt request (async)."""
+    """100 sequential pages cause one robots.txt request and give every connection back."""
     site.serve(re.compile(r"/p/\d+"), page())
-    async with AsyncOptOutClient(policy=policy(), timeout=5.0) as client:
+    limits = httpx.Limits(max_connections=2)  # a leaked connection would time the pool out
+    async with AsyncOptOutClient(policy=policy(), timeout=5.0, limits=limits) as client:
         for i in range(100):
             assert (await client.get(site.url(f"/p/{i}"))).extensions["optout"].allowed
     assert site.count("/robots.txt") == 1

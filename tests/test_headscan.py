@@ -53,10 +53,16 @@ def test_unscannable_codings_are_an_error():
 
 def test_replay_stream_yields_the_whole_body():
     """The chunks read for the scan come first, then the rest of the stream."""
-    upstream = httpx.Response(200, content=b"")
-    stream = ReplayStream([b"ab", b"cd"], iter([b"ef", b"gh"]), upstream)
+    closed = []
+
+    class Upstream(httpx.SyncByteStream):
+        def close(self) -> None:
+            closed.append(True)
+
+    stream = ReplayStream([b"ab", b"cd"], iter([b"ef", b"gh"]), Upstream())
     assert b"".join(stream) == b"abcdefgh"
     stream.close()
+    assert closed == [True]
 
 
 def test_is_html():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import date
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,8 +49,20 @@ def origin_of(url: str) -> tuple[str, str] | None:
     ``base`` builds document URLs as the site wrote its authority; ``key`` is
     ``scheme://host:port``, the cache key (RFC 9309 §2.3: documents apply per authority).
     """
+    start = url.find("://") + 3
+    end = len(url)
+    for mark in "/?#":
+        found = url.find(mark, start)
+        if 0 <= found < end:
+            end = found
+    # A crawl meets few origins and many URLs: the origin part is split once per origin.
+    return _split_origin(url[:end]) if start > 2 else None
+
+
+@lru_cache(maxsize=4096)
+def _split_origin(prefix: str) -> tuple[str, str] | None:
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(prefix)
         port = parts.port
     except ValueError:
         return None

@@ -131,17 +131,29 @@ def evaluate_response(
         scan = scan_head(body, limit=policy.head_scan_bytes, encoding=_charset(content_type))
         found.errors.extend(scan.errors)
         metas = scan.metas
-    if Signal.TDMREP in checks and (metas or "tdm-reservation" in fields or "tdm-policy" in fields):
+    # Cheap tests first: most heads carry no tdm-* meta, and no meta whose content could hold
+    # noai/noimageai (both contain "ai"); the scanner has lower-cased the names already.
+    tdm_metas = metas if any(name.startswith("tdm-") for name, _ in metas) else ()
+    noai_metas = metas if any("ai" in content.lower() for _, content in metas) else ()
+    if Signal.TDMREP in checks and (
+        tdm_metas or "tdm-reservation" in fields or "tdm-policy" in fields
+    ):
         _tdm_response(
-            url, fields.get("tdm-reservation", ()), fields.get("tdm-policy", ()), metas, found
+            url, fields.get("tdm-reservation", ()), fields.get("tdm-policy", ()), tdm_metas, found
         )
     if Signal.NOAI in checks:
         if "x-robots-tag" in fields:
             directives = parse_x_robots_tag(fields["x-robots-tag"], policy.token)
             if directives is not NO_DIRECTIVES:
                 _noai(Code.NOAI_HEADER, directives, url, content_type, found)
-        if metas:
-            _noai(Code.NOAI_META, parse_meta_robots(metas, policy.token), url, content_type, found)
+        if noai_metas:
+            _noai(
+                Code.NOAI_META,
+                parse_meta_robots(noai_metas, policy.token),
+                url,
+                content_type,
+                found,
+            )
     if "content-usage" in fields or "content-signal" in fields:
         _usage_headers(
             url, fields.get("content-usage", ()), fields.get("content-signal", ()), policy, found

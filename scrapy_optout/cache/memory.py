@@ -8,6 +8,7 @@ Times are passed in (seconds on a monotonic clock), so that tests need no sleepi
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -44,15 +45,17 @@ class MemoryStore:
 
     def get(self, key: Key, now: float) -> CacheEntry | None:
         """The entry for *key* if it is still fresh at *now*, else None."""
-        with self._lock:
-            entry = self._fresh.get(key)
-            if entry is None:
-                return None
-            if entry.expires_at <= now:
-                del self._fresh[key]
-                return None
+        # The hot path takes no lock: each OrderedDict call is atomic under the GIL, and a
+        # concurrent eviction only costs a refetch.
+        entry = self._fresh.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at <= now:
+            self._fresh.pop(key, None)
+            return None
+        with contextlib.suppress(KeyError):  # evicted meanwhile by another thread
             self._fresh.move_to_end(key)
-            return entry
+        return entry
 
     def put(self, key: Key, entry: CacheEntry) -> None:
         """Store *entry* under *key*; a parsed robots.txt is also kept as its origin's last good copy."""

@@ -60,6 +60,9 @@ def _head_buffer(
     request: httpx.Request, response: httpx.Response, shell: Shell
 ) -> HeadBuffer | None:
     """A buffer for the head scan when the response may be an HTML page with a body."""
+    checks = shell.policy.checks
+    if "tdmrep" not in checks and "noai" not in checks:
+        return None  # no signal read from the head is enabled: hand the stream on untouched
     if request.method == "HEAD" or not is_html(response.headers.get("content-type")):
         return None
     return HeadBuffer(response.headers.get("content-encoding", ""), shell.policy.head_scan_bytes)

@@ -77,6 +77,11 @@ class BodyReader:
                 return
             self.error = "corrupt compressed body"
 
+    def take(self, raw: bytes) -> bool:
+        """Feed a raw chunk; True once reading can stop (cap passed or the body undecodable)."""
+        self.feed(raw)
+        return self.full or self.error is not None
+
     def _keep(self, data: bytes) -> None:
         if self.size + len(data) > self.cap:
             data = data[: self.cap - self.size]
@@ -96,12 +101,15 @@ def _side_request(url: str, user_agent: str, seconds: float) -> httpx.Request:
     return httpx.Request("GET", url, headers=headers, extensions={"timeout": timeout})
 
 
-def _redirect(response: httpx.Response, url: str) -> str | None:
-    """The next URL of a redirect response, or None if it is not one."""
+def _next_hop(need: Need, response: httpx.Response, url: str) -> str | Fetched | None:
+    """Where a redirect leads, a refusal to follow it, or None when *response* is the document."""
     location: str | None = response.headers.get("location")
     if response.status_code not in _REDIRECTS or not location:
         return None
-    return urljoin(url, location.strip())
+    target = urljoin(url, location.strip())
+    if urlsplit(target).scheme.lower() not in ("http", "https"):
+        return Fetched(url=need.url, status=response.status_code, error="scheme")
+    return target
 
 
 def _failure(need: Need, exc: Exception) -> Fetched:
@@ -135,16 +143,15 @@ def fetch(transport: httpx.BaseTransport, need: Need, user_agent: str, seconds: 
         except (httpx.HTTPError, OSError, ValueError) as exc:
             return _failure(need, exc)
         try:
-            target = _redirect(response, url)
-            if target is not None:
-                if urlsplit(target).scheme.lower() not in ("http", "https"):
-                    return Fetched(url=need.url, status=response.status_code, error="scheme")
-                url = target
+            hop = _next_hop(need, response, url)
+            if isinstance(hop, Fetched):
+                return hop
+            if hop is not None:
+                url = hop
                 continue
             reader = BodyReader(response.headers.get("content-encoding", ""), CAPS[need.doc])
             for chunk in response.stream:  # type: ignore[union-attr] # raw: we decode
-                reader.feed(chunk)
-                if reader.full or reader.error:
+                if reader.take(chunk):
                     break
                 if time.monotonic() > end:
                     return Fetched(url=need.url, status=0, error="timeout")
@@ -173,16 +180,15 @@ async def afetch(
         except (httpx.HTTPError, OSError, ValueError) as exc:
             return _failure(need, exc)
         try:
-            target = _redirect(response, url)
-            if target is not None:
-                if urlsplit(target).scheme.lower() not in ("http", "https"):
-                    return Fetched(url=need.url, status=response.status_code, error="scheme")
-                url = target
+            hop = _next_hop(need, response, url)
+            if isinstance(hop, Fetched):
+                return hop
+            if hop is not None:
+                url = hop
                 continue
             reader = BodyReader(response.headers.get("content-encoding", ""), CAPS[need.doc])
             async for chunk in response.stream:  # type: ignore[union-attr] # raw: we decode
-                reader.feed(chunk)
-                if reader.full or reader.error:
+                if reader.take(chunk):
                     break
                 if time.monotonic() > end:
                     return Fetched(url=need.url, status=0, error="timeout")

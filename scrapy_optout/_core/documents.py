@@ -113,9 +113,7 @@ def document_from_fetch(doc: Doc, fetched: Fetched) -> Document:
     return Document(doc=doc, url=fetched.url, state=State.UNAVAILABLE, status=status, detail=detail)
 
 
-def registry_document(
-    url: str, answer: RegistryAnswer | None, *, source: str, detail: str = ""
-) -> Document:
+def registry_document(answer: RegistryAnswer | None, *, source: str, detail: str = "") -> Document:
     """Wrap a registry backend's answer (None: the registry could not be read)."""
     if answer is None:
         return Document(

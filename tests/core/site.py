@@ -19,7 +19,7 @@ def answer(need: Need, site: Mapping[Doc, Answer]) -> Document:
     value = site.get(need.doc, 404)
     if need.doc is Doc.REGISTRY:
         assert value is None or isinstance(value, RegistryAnswer)
-        return registry_document(need.url, value, source="registry.sqlite")
+        return registry_document(value, source="registry.sqlite")
     if isinstance(value, bytes):
         return document_from_fetch(need.doc, Fetched(url=need.url, status=200, body=value))
     if isinstance(value, int):

@@ -53,5 +53,5 @@ def test_unavailable_detail_says_why():
 
 def test_registry_document():
     """A registry answer is ok; None is unavailable."""
-    assert registry_document("u", RegistryAnswer(), source="r").state is State.OK
-    assert registry_document("u", None, source="r").state is State.UNAVAILABLE
+    assert registry_document(RegistryAnswer(), source="r").state is State.OK
+    assert registry_document(None, source="r").state is State.UNAVAILABLE

@@ -52,7 +52,7 @@ class DocumentCache:
 
     def cached(self, need: Need) -> Document | None:
         """The fresh cached document for *need*, if any."""
-        entry = self.store.get((need.doc.value, need.origin), self.clock())
+        entry = self.store.get((need.doc, need.origin), self.clock())
         return None if entry is None else entry.document
 
     def settle(self, need: Need, fetched: Fetched) -> Document:
@@ -62,14 +62,14 @@ class DocumentCache:
         ttl = self.policy.cache_ttl
         if document.state is State.UNAVAILABLE:
             ttl = min(ttl, RETRY_AFTER)
-            if need.doc is Doc.ROBOTS:
+            if need.doc == Doc.ROBOTS:
                 good = self.store.last_good(need.origin, now, STALE_MAX)
                 if good is not None:
                     age = int(now - good.fetched_at)
                     detail = f"robots.stale: unreachable ({document.detail}); copy from {age} s ago"
                     document = dataclasses.replace(good.document, detail=detail)
                     fetched_at = good.fetched_at  # the copy ages from its own fetch, not from now
-        self.store.put((need.doc.value, need.origin), CacheEntry(document, fetched_at, now + ttl))
+        self.store.put((need.doc, need.origin), CacheEntry(document, fetched_at, now + ttl))
         return document
 
 
@@ -89,7 +89,7 @@ class Resolver:
     def __init__(self, cache: DocumentCache, fetch: Callable[[Need], Fetched]) -> None:
         self.cache = cache
         self.fetch = fetch
-        self._flights: dict[tuple[Doc, str], _Flight] = {}
+        self._flights: dict[tuple[str, str], _Flight] = {}
         self._guard = threading.Lock()
 
     def __call__(self, need: Need) -> Document:
@@ -124,7 +124,7 @@ class AsyncResolver:
     def __init__(self, cache: DocumentCache, fetch: Callable[[Need], Awaitable[Fetched]]) -> None:
         self.cache = cache
         self.fetch = fetch
-        self._flights: dict[tuple[Doc, str], _Flight] = {}
+        self._flights: dict[tuple[str, str], _Flight] = {}
 
     async def __call__(self, need: Need) -> Document:
         """Return the document *need* asks for."""

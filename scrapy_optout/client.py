@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from ._core.engine import check_request, evaluate_response
+from ._core.headers import SignalHeaders, read_signal_headers
 from ._core.models import Decision
 from ._core.policy import Policy
 from ._core.rules import bypass
@@ -56,16 +57,14 @@ def _options(request: httpx.Request) -> dict[str, Any]:
     return options if isinstance(options, dict) else {}
 
 
-def _head_buffer(
-    request: httpx.Request, response: httpx.Response, shell: Shell
-) -> HeadBuffer | None:
+def _head_buffer(request: httpx.Request, headers: SignalHeaders, shell: Shell) -> HeadBuffer | None:
     """A buffer for the head scan when the response may be an HTML page with a body."""
     checks = shell.policy.checks
     if "tdmrep" not in checks and "noai" not in checks:
         return None  # no signal read from the head is enabled: hand the stream on untouched
-    if request.method == "HEAD" or not is_html(response.headers.get("content-type")):
+    if request.method == "HEAD" or not is_html(headers.first("content-type")):
         return None
-    return HeadBuffer(response.headers.get("content-encoding", ""), shell.policy.head_scan_bytes)
+    return HeadBuffer(headers.first("content-encoding") or "", shell.policy.head_scan_bytes)
 
 
 def _conclude(
@@ -75,6 +74,7 @@ def _conclude(
     page: Decision | None,
     today: date | None,
     response: httpx.Response,
+    headers: SignalHeaders,
     buffer: HeadBuffer | None,
 ) -> Decision:
     """The response-stage decision (DESIGN §5), recorded; a failed head scan is noted in it."""
@@ -82,7 +82,7 @@ def _conclude(
     decision = evaluate_response(
         url,
         response.status_code,
-        response.headers,
+        headers,
         head,
         shell.policy,
         pre=pre,
@@ -154,7 +154,8 @@ class OptOutTransport(httpx.BaseTransport):
         if not pre.allowed:
             raise OptedOutError(shell.record(pre), request=request)
         response = self.next_transport.handle_request(request)
-        buffer, failed, rest = _head_buffer(request, response, shell), None, None
+        headers = read_signal_headers(response.headers.raw)  # read once, raw: not decoded
+        buffer, failed, rest = _head_buffer(request, headers, shell), None, None
         if buffer is not None:
             rest = iter(response.stream)  # type: ignore[arg-type]
             try:
@@ -167,7 +168,7 @@ class OptOutTransport(httpx.BaseTransport):
             except BaseException:
                 response.close()
                 raise
-        decision = _conclude(shell, url, pre, page, today, response, buffer)
+        decision = _conclude(shell, url, pre, page, today, response, headers, buffer)
         if not decision.allowed or failed is not None:
             response.close()
             raise _refusal(decision, failed, request)
@@ -224,7 +225,8 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
         if not pre.allowed:
             raise OptedOutError(shell.record(pre), request=request)
         response = await self.next_transport.handle_async_request(request)
-        buffer, failed, rest = _head_buffer(request, response, shell), None, None
+        headers = read_signal_headers(response.headers.raw)  # read once, raw: not decoded
+        buffer, failed, rest = _head_buffer(request, headers, shell), None, None
         if buffer is not None:
             rest = response.stream.__aiter__()  # type: ignore[union-attr]
             try:
@@ -237,7 +239,7 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
             except BaseException:
                 await response.aclose()
                 raise
-        decision = _conclude(shell, url, pre, page, today, response, buffer)
+        decision = _conclude(shell, url, pre, page, today, response, headers, buffer)
         if not decision.allowed or failed is not None:
             await response.aclose()
             raise _refusal(decision, failed, request)

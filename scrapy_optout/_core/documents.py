@@ -49,7 +49,7 @@ class Document:
         evidence: the body that was parsed, for the audit log.
     """
 
-    doc: Doc
+    doc: str
     url: str
     state: State
     parsed: Parsed | None = None
@@ -58,7 +58,7 @@ class Document:
     evidence: Evidence | None = None
 
 
-_PARSERS: dict[Doc, Callable[[bytes], Parsed]] = {
+_PARSERS: dict[str, Callable[[bytes], Parsed]] = {
     Doc.ROBOTS: parse_robots,
     Doc.TDMREP: parse_tdmrep,
     Doc.AI_TXT: parse_ai_txt,
@@ -77,14 +77,14 @@ def _failure(fetched: Fetched) -> str:
     return f"HTTP {fetched.status}"
 
 
-def document_from_fetch(doc: Doc, fetched: Fetched) -> Document:
+def document_from_fetch(doc: str, fetched: Fetched) -> Document:
     """Classify and parse one fetched origin document (never raises)."""
     status = fetched.status
     detail = _failure(fetched)
     if fetched.error == "redirects":
-        state = State.ABSENT if doc is Doc.ROBOTS else State.UNAVAILABLE
+        state = State.ABSENT if doc == Doc.ROBOTS else State.UNAVAILABLE
         return Document(doc=doc, url=fetched.url, state=state, status=status, detail=detail)
-    if fetched.error and not (fetched.error == "too_large" and doc is Doc.ROBOTS):
+    if fetched.error and not (fetched.error == "too_large" and doc == Doc.ROBOTS):
         # robots.txt is parsed on its first 500 KiB whatever its size (RFC 9309 §2.5); any other
         # document cut short is unavailable, never parsed as if complete (DESIGN §5.2).
         return Document(
@@ -98,7 +98,7 @@ def document_from_fetch(doc: Doc, fetched: Fetched) -> Document:
                 url=fetched.url,
                 state=State.UNAVAILABLE,
                 status=status,
-                detail=f"no parser for {doc.value}",
+                detail=f"no parser for {doc}",
             )
         return Document(
             doc=doc,

@@ -151,7 +151,7 @@ def _unavailable(doc: Document, signal: str, found: rules.Findings) -> None:
             Code.SIGNAL_UNAVAILABLE,
             signal,
             doc.url,
-            f"{doc.doc.value} unavailable: {doc.detail}",
+            f"{doc.doc} unavailable: {doc.detail}",
         )
     )
 
@@ -219,21 +219,24 @@ def _robots(
             return
     if Signal.AI_AGENTS in signals:
         _infer(robots, target, policy, doc.url, digest, found)
-    if Signal.CONTENT_USAGE in signals:
+    if Signal.CONTENT_USAGE in signals and (
+        lines := selection.extension_lines("content-usage", target)
+    ):
         label = rules.CONTENT_USAGE_LABEL[policy.purpose]
-        lines = selection.extension_lines("content-usage", target)
         verdict = most_restrictive(parse_content_usage(line.value).get(label) for line in lines)
         _statement(verdict, Code.CONTENT_USAGE, Signal.CONTENT_USAGE, doc.url, lines, digest, found)
-    if Signal.CONTENT_SIGNAL in signals:
+    if Signal.CONTENT_SIGNAL in signals and (
+        lines := selection.extension_lines("content-signal", target)
+    ):
         key = rules.CONTENT_SIGNAL_KEY[policy.purpose]
-        lines = selection.extension_lines("content-signal", target)
         verdict = most_restrictive(parse_content_signal(line.value).get(key) for line in lines)
         _statement(
             verdict, Code.CONTENT_SIGNAL, Signal.CONTENT_SIGNAL, doc.url, lines, digest, found
         )
-    for line in (*selection.extensions, *robots.global_extensions):
-        if line.field == "license":  # RSL (standards.md §6.2): always a licensing lead
-            found.lead(line.value)
+    if selection.extensions or robots.global_extensions:
+        for line in (*selection.extensions, *robots.global_extensions):
+            if line.field == "license":  # RSL (standards.md §6.2): always a licensing lead
+                found.lead(line.value)
 
 
 def _infer(
@@ -247,9 +250,8 @@ def _infer(
     """Rule 3: groups naming a known AI-training token explicitly (DESIGN §5.1)."""
     blocked: list[str] = []
     first = None
-    for token in sorted(robots.named_agents & policy.ai_tokens):
-        selection = robots.explicit(token)
-        rule = selection.match(target) if selection is not None else None
+    for token, selection in robots.named(policy.ai_tokens):
+        rule = selection.match(target)
         if rule is not None and not rule.allow:
             blocked.append(token)
             first = first or rule

@@ -18,7 +18,8 @@ from typing import Any, NamedTuple
 MAX_VALUE_BYTES = 65_536
 MAX_TOTAL_BYTES = 262_144
 
-# Only these fields carry signals; everything else is skipped without decoding.
+# Only these fields carry signals (or say how to read the body); everything else is skipped
+# without decoding.
 SIGNAL_FIELDS = frozenset(
     {
         "tdm-reservation",
@@ -27,9 +28,13 @@ SIGNAL_FIELDS = frozenset(
         "content-usage",
         "content-signal",
         "content-type",
+        "content-encoding",
         "link",
     }
 )
+
+_SIGNAL_FIELD_BYTES = {name.encode(): name for name in SIGNAL_FIELDS}
+"""The same names as bytes, for containers of raw field lines (``httpx.Headers.raw``...)."""
 
 
 class SignalHeaders(NamedTuple):
@@ -88,14 +93,26 @@ def _field_name(raw: Any) -> str:
 
 
 def read_signal_headers(headers: Any) -> SignalHeaders:
-    """Collect the signal field lines of *headers*. Never raises on odd containers or values."""
+    """Collect the signal field lines of *headers*. Never raises on odd containers or values.
+
+    ``SignalHeaders`` already read (by a shell that needed ``Content-Type`` first) are returned
+    as they are.
+    """
+    if type(headers) is SignalHeaders:
+        return headers
     found: dict[str, tuple[str, ...]] = {}
     errors: list[str] = []
     budget = [MAX_TOTAL_BYTES]
     try:
         for raw_name, raw_value in _pairs(headers):
-            # The hot path: most fields are not signal fields and are passed over here.
-            name = raw_name.lower() if type(raw_name) is str else _field_name(raw_name)
+            # The hot path: most fields are not signal fields and are passed over here, raw
+            # names without being decoded.
+            if type(raw_name) is bytes:
+                name = _SIGNAL_FIELD_BYTES.get(raw_name.strip().lower(), "")
+            elif type(raw_name) is str:
+                name = raw_name.lower()
+            else:
+                name = _field_name(raw_name)
             if name in SIGNAL_FIELDS:
                 found[name] = found.get(name, ()) + _values(name, raw_value, budget, errors)
     except _Full:

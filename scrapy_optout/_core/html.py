@@ -82,7 +82,11 @@ _CHARREF = re.compile(r"&(?:#([0-9]+|[xX][0-9a-fA-F]+);?|([A-Za-z][A-Za-z0-9]*)(
 
 
 def scan_head(
-    body: bytes, *, limit: int = DEFAULT_HEAD_LIMIT, encoding: str | None = None
+    body: bytes,
+    *,
+    limit: int = DEFAULT_HEAD_LIMIT,
+    encoding: str | None = None,
+    needles: tuple[bytes, ...] | None = None,
 ) -> HeadScan:
     """Return the ``<meta>``/``<link>`` tags of the head found in the first *limit* bytes of *body*.
 
@@ -90,6 +94,9 @@ def scan_head(
         body: the response body (only its first *limit* bytes are read).
         limit: the window in bytes; raised to :data:`MIN_HEAD_LIMIT` when smaller (DESIGN §5.2).
         encoding: the ``Content-Type`` charset, if any: a hint that a byte order mark overrides.
+        needles: when given (lower-case ASCII), the caller wants only tags holding one of them, in
+            any case: a head whose markup holds none (nor a character reference, which could spell
+            one) gives no tags, found without tokenizing its tags one by one.
 
     Returns:
         The scan; never raises. ``complete`` is false when the head did not end in the window.
@@ -101,6 +108,18 @@ def scan_head(
     buf, pos, codec = _prepare(body, end, encoding, errors)
     if buf is not body:
         end = len(buf)
+    if needles is not None:
+        # The tags the scan below keeps all lie within the markup HEAD_END steps over (the same
+        # grammar), and in an ASCII-compatible buffer (UTF-16 is re-encoded by _prepare) a value
+        # can spell a needle only in its own bytes or through a numeric reference ("&#"); no named
+        # reference decodes to an ASCII letter or "-".
+        head = HEAD_END.match(buf, pos, end)
+        markup = buf[pos : head.end() if head else end].lower()
+        for needle in (b"&#", *needles):
+            if needle in markup:
+                break
+        else:
+            return HeadScan((), (), _stopped(head, errors), tuple(errors))
     metas: list[bytes] = []  # name, content, name, content...
     links: list[bytes] = []  # rel, href, type, rel...
     matches = NEXT_TAG.finditer(buf, pos, end)  # one match per <meta>/<link>, then one that stops

@@ -89,14 +89,22 @@ ALL_CODES: frozenset[str] = frozenset(value for name, value in vars(Code).items(
 """Every reason code of DESIGN §6."""
 
 
-class Doc(str, enum.Enum):
-    """Origin documents the pre-request flow may need; also the ``<document>`` of fetch stats."""
+class Doc:
+    """Origin documents the pre-request flow may need; also the ``<document>`` of fetch stats.
 
-    ROBOTS = "robots"
-    TDMREP = "tdmrep"
-    AI_TXT = "ai-txt"
-    REGISTRY = "registry"
-    LICENCE = "licence"
+    Plain ``str`` constants, like :class:`Signal`: a document name is part of every cache key, and
+    an ``Enum`` member's hash is a Python-level call.
+    """
+
+    ROBOTS: Final = "robots"
+    TDMREP: Final = "tdmrep"
+    AI_TXT: Final = "ai-txt"
+    REGISTRY: Final = "registry"
+    LICENCE: Final = "licence"
+
+
+ALL_DOCS: frozenset[str] = frozenset(value for name, value in vars(Doc).items() if name.isupper())
+"""Every document name (the ``<document>`` of ``optout/fetch/<document>/status/<n>``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +184,7 @@ class Need:
         origin: ``scheme://host:port`` the document belongs to (the cache key with ``doc``).
     """
 
-    doc: Doc
+    doc: str
     url: str
     origin: str
 

@@ -8,6 +8,7 @@ HTML head (TDMRep §1.5, meta robots), then hands the findings to ``rules.decide
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,6 +63,12 @@ def page_images(page: Decision, policy: Policy, found: rules.Findings) -> None:
         )
 
 
+# What a head signal's meta holds, in some case: "noai"/"noimageai" in its content, or a name
+# starting "tdm-" (TDMRep §1.5); heads holding none of them are not tokenized (html.scan_head).
+_HEAD_SIGNAL_BYTES = (b"noai", b"noimageai", b"tdm-")
+
+
+@lru_cache(maxsize=256)  # a crawl meets a handful of distinct Content-Type values
 def _charset(content_type: str | None) -> str | None:
     if not content_type:
         return None
@@ -128,7 +135,12 @@ def evaluate_response(
     checks = policy.checks
     metas: tuple[tuple[str, str], ...] = ()
     if body and (Signal.TDMREP in checks or Signal.NOAI in checks) and _is_html(content_type, body):
-        scan = scan_head(body, limit=policy.head_scan_bytes, encoding=_charset(content_type))
+        scan = scan_head(
+            body,
+            limit=policy.head_scan_bytes,
+            encoding=_charset(content_type),
+            needles=_HEAD_SIGNAL_BYTES,
+        )
         found.errors.extend(scan.errors)
         metas = scan.metas
     # Cheap tests first: most heads carry no tdm-* meta, and no meta whose content could hold

@@ -86,6 +86,7 @@ class Selection:
     _plain: dict[str, PathRule] = field(init=False, repr=False, compare=False, hash=False)
     _lengths: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _special: tuple[PathRule, ...] = field(init=False, repr=False, compare=False)
+    _fields: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # A pattern without '*' or a final '$' matches exactly the targets it prefixes, so those
@@ -105,6 +106,7 @@ class Selection:
         set_(self, "_plain", plain)
         set_(self, "_lengths", tuple(sorted({len(t) for t in plain}, reverse=True)))
         set_(self, "_special", tuple(special))
+        set_(self, "_fields", frozenset(e.field for e in self.extensions))
 
     def match(self, target: str) -> PathRule | None:
         """Return the deciding rule for a normalised target (``patterns.target_of``), or None."""
@@ -138,6 +140,8 @@ class Selection:
         All lines tied at that length are returned (attach-05 combines identical paths); shorter
         ones are not inherited (vector A8).
         """
+        if field not in self._fields:  # the common case: the group has no such line
+            return ()
         hits = [
             (0 if e.pattern is None else e.pattern.length, e)
             for e in self.extensions
@@ -172,6 +176,9 @@ class RobotsTxt:
     errors: tuple[str, ...] = ()
     _index: dict[str, tuple[int, ...]] = field(init=False, repr=False, compare=False)
     _memo: dict[tuple[bool, str], Selection | None] = field(init=False, repr=False, compare=False)
+    _named: dict[frozenset[str], tuple[tuple[str, Selection], ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         index: dict[str, list[int]] = {}
@@ -180,6 +187,7 @@ class RobotsTxt:
                 index.setdefault(agent, []).append(i)
         object.__setattr__(self, "_index", {k: tuple(v) for k, v in index.items()})
         object.__setattr__(self, "_memo", {})
+        object.__setattr__(self, "_named", {})
 
     def _merge(self, agent: str) -> Selection:
         picked = [self.groups[i] for i in self._index[agent]]
@@ -218,3 +226,19 @@ class RobotsTxt:
     def explicit(self, token: str) -> Selection | None:
         """Return the groups that name *token* explicitly (no ``*`` fallback), or None."""
         return self._lookup(True, token)
+
+    def named(self, tokens: frozenset[str]) -> tuple[tuple[str, Selection], ...]:
+        """Return ``(token, groups)`` for each of *tokens* the file names, sorted by token.
+
+        *tokens* are :func:`agent_token` values (a policy's AI-training crawlers). Memoised per
+        token set: a crawl asks with the same set for every URL of the origin.
+        """
+        named = self._named.get(tokens)
+        if named is None:
+            named = tuple(
+                (token, self._merge(token)) for token in sorted(self.named_agents & tokens)
+            )
+            if len(self._named) >= _MEMO_MAX:
+                self._named.clear()
+            self._named[tokens] = named
+        return named

@@ -8,7 +8,6 @@ Times are passed in (seconds on a monotonic clock), so that tests need no sleepi
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -53,8 +52,10 @@ class MemoryStore:
         if entry.expires_at <= now:
             self._fresh.pop(key, None)
             return None
-        with contextlib.suppress(KeyError):  # evicted meanwhile by another thread
+        try:  # noqa: SIM105 - contextlib.suppress would build a context manager per cache hit
             self._fresh.move_to_end(key)
+        except KeyError:  # evicted meanwhile by another thread
+            pass
         return entry
 
     def put(self, key: Key, entry: CacheEntry) -> None:

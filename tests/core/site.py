@@ -14,7 +14,7 @@ from scrapy_optout._drive import drive
 Answer = bytes | int | Fetched | RegistryAnswer | None
 
 
-def answer(need: Need, site: Mapping[Doc, Answer]) -> Document:
+def answer(need: Need, site: Mapping[str, Answer]) -> Document:
     """Answer one need from *site*: bytes = 200 with that body, int = that status, absent = 404."""
     value = site.get(need.doc, 404)
     if need.doc is Doc.REGISTRY:
@@ -31,7 +31,7 @@ def answer(need: Need, site: Mapping[Doc, Answer]) -> Document:
 def run(
     url: str,
     policy: Policy,
-    site: Mapping[Doc, Answer],
+    site: Mapping[str, Answer],
     *,
     page: Decision | None = None,
     today: date | None = None,

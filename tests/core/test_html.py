@@ -16,6 +16,8 @@ from scrapy_optout._core.html import (
     scan_head,
 )
 
+from .html_strategies import html_heads
+
 HEAD_END = b"</head><body><p>text</p></body></html>"
 
 
@@ -471,3 +473,26 @@ def test_agrees_with_lxml(head):
     assert list(scan.metas) == want_metas
     assert list(scan.links) == want_links
     assert scan.complete
+
+
+NEEDLES = (b"noai", b"noimageai", b"tdm-")
+
+
+@settings(max_examples=400)
+@given(html_heads())
+def test_needles_skip_only_heads_without_them(body):
+    """With needles, a head is either scanned in full or holds no tag a needle is in."""
+    full = scan_head(body)
+    fast = scan_head(body, needles=NEEDLES)
+    assert fast.complete == full.complete
+    if fast.metas != full.metas:
+        assert fast.metas == ()
+        held = [m for m in full.metas if any(n.decode() in (m[0] + m[1]).lower() for n in NEEDLES)]
+        assert held == []
+
+
+def test_needles_find_a_referenced_spelling():
+    """A needle spelled with a character reference still makes the head be read."""
+    body = b'<head><meta name="robots" content="n&#111;ai"></head>'
+    assert scan_head(body, needles=NEEDLES).metas == (("robots", "noai"),)
+    assert scan_head(b'<head><meta name="robots" content="x"></head>', needles=NEEDLES).metas == ()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scrapy_optout._core.patterns import Pattern, normalize, target_of
+from scrapy_optout._core.patterns import Pattern, _plain_path, _split_path, normalize, target_of
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,40 @@ from scrapy_optout._core.patterns import Pattern, normalize, target_of
 def test_target_of(url, target):
     """The RFC 9309 §2.2.2 table (rows 1, 3, 4, 5) and our literal * / $ encoding."""
     assert target_of(url) == target
+
+
+@pytest.mark.parametrize(
+    ("url", "target"),
+    [
+        ("https://e.org?q", "/?q"),
+        ("https://e.org#f?x", "/"),
+        ("https://e.org:8080", "/"),
+        ("https://user@e.org/a?b#c", "/a?b"),
+        ("http://[::1/a", "/a"),
+        ("HTTP://e.org/a", "/a"),
+        ("https://e.org/a\tb", "/ab"),
+        (" https://e.org/a", "/a"),
+    ],
+)
+def test_target_of_unusual_urls(url, target):
+    """Empty paths before a query, odd authorities and characters urlsplit strips."""
+    assert target_of(url) == target
+
+
+_URL_PIECES = st.sampled_from(
+    ["/", "?", "#", "a", "%41", "*", "$", ":", "@", "[", "]", "é", " ", ";"]
+)
+
+
+@given(
+    st.sampled_from(["http://", "https://"]),
+    st.sampled_from(["e.org", "e.org:81", "u@e.org", "[::1]", "[::1", "e.org]"]),
+    st.lists(_URL_PIECES, max_size=12).map("".join),
+)
+def test_plain_path_agrees_with_urlsplit(scheme, authority, rest):
+    """The urlsplit-free path of common URLs is urlsplit's, character for character."""
+    url = scheme + authority + rest
+    assert _plain_path(url) == _split_path(url)
 
 
 @pytest.mark.parametrize(

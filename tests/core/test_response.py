@@ -7,9 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scrapy_optout import Policy
+from scrapy_optout._core import response
 from scrapy_optout._core.models import ALL_CODES
 from scrapy_optout._core.response import evaluate_response, looks_like_image
 
+from .html_strategies import html_heads
 from .site import run
 
 URL = "https://example.org/x"
@@ -201,3 +203,51 @@ def test_arbitrary_responses_give_a_valid_decision(headers, body):
     assert decision.allowed is (decision.action == "allow")
     assert decision.allowed or decision.reasons
     assert all(r.code in ALL_CODES for r in decision.reasons)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b'<head><meta name="robots" content="&#110;oai">', "noai_meta"),
+        (b'<head><meta name="robots" content="n&#x6F;imageai, noindex">', None),
+        (b'<head><meta name="t&#100;m-reservation" content="1">', "tdmrep_meta"),
+        ('<head><meta name="robots" content="noai">'.encode("utf-16-le"), "noai_meta"),
+        (b'<head><meta name="robots" content="NoAI">', "noai_meta"),
+    ],
+)
+def test_signals_spelled_in_other_bytes_are_still_read(policy, body, code):
+    """Character references and UTF-16 spell a head signal in other bytes: the head is read."""
+    decision = evaluate_response(URL, 200, {"Content-Type": "text/html"}, body, policy)
+    assert [r.code for r in decision.reasons][:1] == ([code] if code else [])
+
+
+def test_head_without_signal_bytes_reports_an_unterminated_head(policy):
+    """A head without signal bytes is not tokenized, but a head that never ends is noted."""
+    open_head = b"<html><head><title>x</title>" + b"<!-- pad -->" * 10
+    decision = evaluate_response(URL, 200, {"Content-Type": "text/html"}, open_head, policy)
+    assert decision.allowed
+    assert "html.head_unterminated" in decision.errors
+    closed = open_head + b"</head><body>"
+    decision = evaluate_response(URL, 200, {"Content-Type": "text/html"}, closed, policy)
+    assert decision.allowed
+    assert decision.errors == ()
+
+
+@settings(max_examples=400)
+@given(html_heads())
+def test_skipping_the_scan_never_changes_a_decision(body):
+    """Deciding without tokenizing a head without signal bytes gives the full scan's decision."""
+    policy = Policy(user_agent="MyAIBot")
+    headers = {"Content-Type": "text/html"}
+    fast = evaluate_response(URL, 200, headers, body, policy)
+    needles = response._HEAD_SIGNAL_BYTES
+    try:
+        response._HEAD_SIGNAL_BYTES = (b"",)  # found in every head: always tokenize
+        full = evaluate_response(URL, 200, headers, body, policy)
+    finally:
+        response._HEAD_SIGNAL_BYTES = needles
+    assert (fast.allowed, fast.reasons, fast.image_reasons) == (
+        full.allowed,
+        full.reasons,
+        full.image_reasons,
+    )

@@ -25,11 +25,11 @@ class HeadBuffer:
     def __init__(self, content_encoding: str, limit: int) -> None:
         self.limit = limit
         self.raw: list[bytes] = []
-        self.decoded = bytearray()
         self.done = False
+        self.error: str | None = None
+        self._decoded = bytearray()  # beyond the first chunk, or for a compressed body
         coding = content_encoding.strip().lower()
         self._zlib: Any = None
-        self.error: str | None = None
         if coding in ("gzip", "x-gzip"):
             self._zlib = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         elif coding == "deflate":
@@ -39,25 +39,40 @@ class HeadBuffer:
             self.error = f"html.head_not_scanned: content-coding {coding[:40]}"
             self.done = True
 
+    @property
+    def decoded(self) -> bytes:
+        """The decoded prefix of the body (the raw chunk itself when one plain chunk held it)."""
+        if self._zlib is None and len(self.raw) == 1 and not self._decoded:
+            return self.raw[0][: self.limit]  # the common case: no copy
+        return bytes(self._decoded)
+
     def feed(self, chunk: bytes) -> None:
         """Keep a raw chunk and extend the decoded prefix; ``done`` once the head is in."""
         self.raw.append(chunk)
         if self.done:
             return
-        start = max(0, len(self.decoded) - 6)
+        if self._zlib is None and len(self.raw) == 1:
+            # A plain body whose first chunk holds the head needs no copy (the common case).
+            if len(chunk) >= self.limit or _HEAD_END.search(chunk, 0, self.limit):
+                self.done = True
+            else:
+                self._decoded += chunk
+            return
+        decoded = self._decoded
+        start = max(0, len(decoded) - 6)
         if self._zlib is None:
-            self.decoded += chunk[: self.limit - len(self.decoded)]
+            decoded += chunk[: self.limit - len(decoded)]
         else:
             data = chunk
             try:
-                while data and len(self.decoded) < self.limit:
-                    self.decoded += self._zlib.decompress(data, self.limit - len(self.decoded))
+                while data and len(decoded) < self.limit:
+                    decoded += self._zlib.decompress(data, self.limit - len(decoded))
                     data = self._zlib.unconsumed_tail
             except zlib.error:
                 self.error = "html.head_not_scanned: corrupt compressed body"
                 self.done = True
                 return
-        if len(self.decoded) >= self.limit or _HEAD_END.search(self.decoded, start):
+        if len(decoded) >= self.limit or _HEAD_END.search(decoded, start):
             self.done = True
 
 

@@ -84,21 +84,29 @@ class _Flight:
 
 
 class Resolver:
-    """Answers needs for a sync shell: cache first, then one fetch per key across threads."""
+    """Answers needs for a sync shell: cache first, then one fetch per key across threads.
 
-    def __init__(self, cache: DocumentCache, fetch: Callable[[Need], Fetched]) -> None:
+    Args:
+        cache: the shell's document cache.
+        fetch: ``fetch(need, context)`` fetches a document; *context* is what the caller passed
+            for the request that needs it (the shells pass the request, whose timeout bounds the
+            fetch), so that concurrent requests never share per-request state.
+    """
+
+    def __init__(self, cache: DocumentCache, fetch: Callable[[Need, Any], Fetched]) -> None:
         self.cache = cache
         self.fetch = fetch
         self._flights: dict[tuple[str, str], _Flight] = {}
         self._guard = threading.Lock()
 
-    def __call__(self, need: Need) -> Document:
-        """Return the document *need* asks for."""
+    def __call__(self, need: Need, context: Any = None) -> Document:
+        """Return the document *need* asks for (fetched, if need be, with *context*)."""
+        key = (need.doc, need.origin)
         while True:
-            document = self.cache.cached(need)
-            if document is not None:
-                return document
-            key = (need.doc, need.origin)
+            # DocumentCache.cached, inlined: this runs for every document of every request.
+            entry = self.cache.store.get(key, self.cache.clock())
+            if entry is not None:
+                return entry.document
             with self._guard:
                 flight = self._flights.get(key)
                 leader = flight is None
@@ -110,7 +118,7 @@ class Resolver:
                     return flight.document
                 continue  # the leader failed without a document: try again
             try:
-                flight.document = self.cache.settle(need, self.fetch(need))
+                flight.document = self.cache.settle(need, self.fetch(need, context))
                 return flight.document
             finally:
                 with self._guard:
@@ -119,22 +127,27 @@ class Resolver:
 
 
 class AsyncResolver:
-    """Answers needs for an async shell: cache first, then one fetch per key across tasks."""
+    """Answers needs for an async shell: cache first, then one fetch per key across tasks.
 
-    def __init__(self, cache: DocumentCache, fetch: Callable[[Need], Awaitable[Fetched]]) -> None:
+    Arguments as for :class:`Resolver`, *fetch* being a coroutine function.
+    """
+
+    def __init__(
+        self, cache: DocumentCache, fetch: Callable[[Need, Any], Awaitable[Fetched]]
+    ) -> None:
         self.cache = cache
         self.fetch = fetch
         self._flights: dict[tuple[str, str], _Flight] = {}
 
-    async def __call__(self, need: Need) -> Document:
-        """Return the document *need* asks for."""
+    async def __call__(self, need: Need, context: Any = None) -> Document:
+        """Return the document *need* asks for (fetched, if need be, with *context*)."""
         import anyio
 
+        key = (need.doc, need.origin)
         while True:
-            document = self.cache.cached(need)
-            if document is not None:
-                return document
-            key = (need.doc, need.origin)
+            entry = self.cache.store.get(key, self.cache.clock())
+            if entry is not None:
+                return entry.document
             flight = self._flights.get(key)
             if flight is not None:
                 await flight.done.wait()
@@ -143,7 +156,7 @@ class AsyncResolver:
                 continue
             flight = self._flights[key] = _Flight(anyio.Event())
             try:
-                flight.document = self.cache.settle(need, await self.fetch(need))
+                flight.document = self.cache.settle(need, await self.fetch(need, context))
                 return flight.document
             finally:
                 del self._flights[key]

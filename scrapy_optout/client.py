@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from functools import partial
 from typing import Any
 
 import httpx
 
 from ._core.engine import check_request, evaluate_response
 from ._core.headers import SignalHeaders, read_signal_headers
-from ._core.models import Decision
+from ._core.models import Decision, Fetched, Need
 from ._core.policy import Policy
 from ._core.rules import bypass
 from ._drive import adrive, drive
@@ -78,7 +79,7 @@ def _conclude(
     buffer: HeadBuffer | None,
 ) -> Decision:
     """The response-stage decision (DESIGN §5), recorded; a failed head scan is noted in it."""
-    head = bytes(buffer.decoded) if buffer is not None else b""
+    head = buffer.decoded if buffer is not None else b""
     decision = evaluate_response(
         url,
         response.status_code,
@@ -133,11 +134,11 @@ class OptOutTransport(httpx.BaseTransport):
             next_transport if next_transport is not None else httpx.HTTPTransport()
         )
         self.shell = shell
-        self._deadline = 30.0
-        self._resolve = Resolver(
-            shell.cache,
-            lambda need: fetch(self.next_transport, need, shell.policy.user_agent, self._deadline),
-        )
+        self._resolve = Resolver(shell.cache, self._fetch)
+
+    def _fetch(self, need: Need, request: httpx.Request) -> Fetched:
+        """Fetch a side document for *request*, within its timeout (DESIGN §5.2)."""
+        return fetch(self.next_transport, need, self.shell.policy.user_agent, deadline_for(request))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Check, send (or refuse), check the response; see the module docstring."""
@@ -147,10 +148,10 @@ class OptOutTransport(httpx.BaseTransport):
             response = self.next_transport.handle_request(request)
             response.extensions["optout"] = decision
             return response
-        self._deadline = deadline_for(request)
         page = shell.page(options.get("page"))
         today = shell.today()
-        pre = drive(check_request(url, shell.policy, page=page, today=today), self._resolve)
+        flow = check_request(url, shell.policy, page=page, today=today)
+        pre = drive(flow, partial(self._resolve, context=request))
         if not pre.allowed:
             raise OptedOutError(shell.record(pre), request=request)
         response = self.next_transport.handle_request(request)
@@ -203,12 +204,12 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
             next_transport if next_transport is not None else httpx.AsyncHTTPTransport()
         )
         self.shell = shell
-        self._deadline = 30.0
+        self._resolve = AsyncResolver(shell.cache, self._fetch)
 
-        async def fetch_need(need: Any) -> Any:
-            return await afetch(self.next_transport, need, shell.policy.user_agent, self._deadline)
-
-        self._resolve = AsyncResolver(shell.cache, fetch_need)
+    async def _fetch(self, need: Need, request: httpx.Request) -> Fetched:
+        """Fetch a side document for *request*, within its timeout (DESIGN §5.2)."""
+        user_agent = self.shell.policy.user_agent
+        return await afetch(self.next_transport, need, user_agent, deadline_for(request))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Check, send (or refuse), check the response; see the module docstring."""
@@ -218,10 +219,10 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
             response = await self.next_transport.handle_async_request(request)
             response.extensions["optout"] = decision
             return response
-        self._deadline = deadline_for(request)
         page = shell.page(options.get("page"))
         today = shell.today()
-        pre = await adrive(check_request(url, shell.policy, page=page, today=today), self._resolve)
+        flow = check_request(url, shell.policy, page=page, today=today)
+        pre = await adrive(flow, partial(self._resolve, context=request))
         if not pre.allowed:
             raise OptedOutError(shell.record(pre), request=request)
         response = await self.next_transport.handle_async_request(request)

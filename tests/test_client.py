@@ -44,6 +44,7 @@ from tests.httpsite import (
     html,
     huge_tdmrep,
     install,
+    json_doc,
     page,
     request_extensions,
     serve_site,
@@ -244,6 +245,22 @@ def test_twenty_threads_on_a_disallowed_path_send_nothing(site: Site) -> None:
 
 
 # --- wrapping: the user's transport, and the transport on its own -------------------------------
+
+
+def test_each_request_bounds_its_side_fetches_by_its_own_timeout(site: Site, other: Site) -> None:
+    """A short timeout in one thread never shortens the side fetches of another under way."""
+    site.serve("/robots.txt", text("User-agent: *\nAllow: /\n", delay=0.3))
+    site.serve("/.well-known/tdmrep.json", json_doc("[]", delay=0.6))  # slower than 0.2 s
+    site.serve("/a", page())
+    other.serve("/b", page())
+    with OptOutClient(policy=policy()) as client, ThreadPoolExecutor(1) as pool:
+        patient = pool.submit(client.get, site.url("/a"), timeout=5.0)
+        time.sleep(0.05)  # the patient request is waiting for its robots.txt
+        hasty = client.get(other.url("/b"), timeout=0.2)  # another origin, answers fast
+        response = patient.result()
+    assert hasty.status_code == 200
+    assert response.status_code == 200
+    assert response.extensions["optout"].allowed
 
 
 def test_user_supplied_transport_is_wrapped_not_replaced(site: Site) -> None:

@@ -193,6 +193,24 @@ async def test_fifty_concurrent_allowed_pages_share_one_robots_fetch(site: Site)
         assert site.count(doc) == 1, (doc, site.hits)
 
 
+async def test_each_request_bounds_its_side_fetches_by_its_own_timeout(
+    site: Site, other: Site
+) -> None:
+    """A short timeout on one request never shortens the side fetches of another under way."""
+    site.serve("/robots.txt", text("User-agent: *\nAllow: /\n", delay=0.3))
+    site.serve("/.well-known/tdmrep.json", json_doc("[]", delay=0.6))  # slower than 0.2 s
+    site.serve("/a", page())
+    other.serve("/b", page())
+    async with AsyncOptOutClient(policy=policy()) as client:
+        patient = asyncio.create_task(client.get(site.url("/a"), timeout=5.0))
+        await asyncio.sleep(0.05)  # the patient request is waiting for its robots.txt
+        hasty = await client.get(other.url("/b"), timeout=0.2)  # another origin, answers fast
+        response = await patient
+    assert hasty.status_code == 200
+    assert response.status_code == 200
+    assert response.extensions["optout"].allowed
+
+
 async def test_hundred_sequential_pages_fetch_robots_once(site: Site) -> None:
     """100 sequential pages cause one robots.txt request and give every connection back."""
     site.serve(re.compile(r"/p/\d+"), page())

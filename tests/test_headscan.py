@@ -24,6 +24,25 @@ def test_stops_once_the_head_has_ended():
     assert len(buffer.raw) < len(chunks)
 
 
+def test_one_chunk_holding_the_head_is_scanned_without_a_copy():
+    """A plain first chunk that holds the head is the scanned prefix itself."""
+    buffer = HeadBuffer("", 1 << 20)
+    buffer.feed(PAGE)
+    assert buffer.done
+    assert buffer.decoded is PAGE
+
+
+def test_head_end_split_across_chunks_is_found():
+    """A head end cut between two chunks is seen once the second arrives."""
+    cut = PAGE.index(b"</head") + 3
+    buffer = HeadBuffer("", 1 << 20)
+    buffer.feed(PAGE[:cut])
+    assert not buffer.done
+    buffer.feed(PAGE[cut:])
+    assert buffer.done
+    assert buffer.decoded == PAGE
+
+
 def test_gzip_body_is_decoded_for_the_scan_and_kept_raw():
     """A gzip body is decoded for the scan while the raw chunks are kept for the caller."""
     raw = gzip.compress(PAGE)

@@ -63,7 +63,7 @@ def test_threads_share_one_fetch(make_policy):
     """Sixteen threads asking at once cause one fetch, and all get its document."""
     calls = []
 
-    def fetch(need: Need) -> Fetched:
+    def fetch(need: Need, context: object) -> Fetched:
         calls.append(need)
         time.sleep(0.2)
         return ok()
@@ -84,7 +84,7 @@ def test_tasks_share_one_fetch(make_policy):
     """Fifty tasks asking at once cause one fetch, and all get its document."""
     calls = []
 
-    async def fetch(need: Need) -> Fetched:
+    async def fetch(need: Need, context: object) -> Fetched:
         calls.append(need)
         await asyncio.sleep(0.1)
         return ok()
@@ -102,7 +102,7 @@ def test_failed_leader_lets_a_waiter_fetch(make_policy):
     """If the fetching task is cancelled, a waiting task fetches instead of hanging."""
     calls = []
 
-    async def fetch(need: Need) -> Fetched:
+    async def fetch(need: Need, context: object) -> Fetched:
         calls.append(need)
         await asyncio.sleep(0.2 if len(calls) == 1 else 0)
         return ok()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from . import rules
@@ -28,7 +28,7 @@ from .response import evaluate_response, looks_like_image, page_images
 from .robots import RobotsTxt, agent_token
 from .tdmrep import TdmrepFile, match_tdmrep
 
-__all__ = ["Flow", "check_request", "evaluate_response", "origin_of"]
+__all__ = ["Flow", "Origin", "check_request", "evaluate_response", "origin_of"]
 
 Flow = Generator[Need, Document, Decision]
 
@@ -43,12 +43,25 @@ _ROBOTS_SIGNALS = (
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def origin_of(url: str) -> tuple[str, str] | None:
-    """Split an http(s) URL's origin into ``(base, key)``, or None if it has none.
+class Origin(NamedTuple):
+    """An http(s) origin and the documents the pre-request flow may need from it.
 
-    ``base`` builds document URLs as the site wrote its authority; ``key`` is
-    ``scheme://host:port``, the cache key (RFC 9309 §2.3: documents apply per authority).
+    Attributes:
+        base: ``scheme://authority`` as the site wrote it (lower-cased), to build document URLs.
+        key: ``scheme://host:port``, the cache key (RFC 9309 §2.3: documents apply per authority).
+        robots, tdmrep, ai_txt: the needs for its robots.txt, tdmrep.json and ai.txt, built once
+            per origin (they are values, asked for again for every URL of the origin).
     """
+
+    base: str
+    key: str
+    robots: Need
+    tdmrep: Need
+    ai_txt: Need
+
+
+def origin_of(url: str) -> Origin | None:
+    """The origin of an http(s) URL, or None if it has none."""
     start = url.find("://") + 3
     end = len(url)
     for mark in "/?#":
@@ -60,7 +73,7 @@ def origin_of(url: str) -> tuple[str, str] | None:
 
 
 @lru_cache(maxsize=4096)
-def _split_origin(prefix: str) -> tuple[str, str] | None:
+def _split_origin(prefix: str) -> Origin | None:
     try:
         parts = urlsplit(prefix)
         port = parts.port
@@ -69,9 +82,15 @@ def _split_origin(prefix: str) -> tuple[str, str] | None:
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         return None
-    hostport = parts.netloc.rsplit("@", 1)[-1].lower()
+    base = f"{scheme}://{parts.netloc.rsplit('@', 1)[-1].lower()}"
     key = f"{scheme}://{parts.hostname}:{port or _DEFAULT_PORTS[scheme]}"
-    return f"{scheme}://{hostport}", key
+    return Origin(
+        base,
+        key,
+        Need(Doc.ROBOTS, f"{base}/robots.txt", key),
+        Need(Doc.TDMREP, f"{base}/.well-known/tdmrep.json", key),
+        Need(Doc.AI_TXT, f"{base}/ai.txt", key),
+    )
 
 
 def check_request(
@@ -101,35 +120,41 @@ def check_request(
             "not an absolute http(s) URL: its signals cannot be read",
         )
         return rules.decide(url, "request", policy, found, today)
-    base, key = origin
     target = target_of(url)
+    checks = policy.checks
 
-    if policy.registry and Signal.REGISTRY in policy.checks:
-        doc = yield Need(Doc.REGISTRY, url, key)
+    if policy.registry and Signal.REGISTRY in checks:
+        doc = yield Need(Doc.REGISTRY, url, origin.key)
         _registry(doc, policy, found)
         if _decided(found, policy):
             return rules.decide(url, "request", policy, found, today)
 
-    robots_signals = [s for s in _ROBOTS_SIGNALS if s in policy.checks]
+    robots_signals = _robots_signals(checks)
     if robots_signals:
-        doc = yield Need(Doc.ROBOTS, f"{base}/robots.txt", key)
+        doc = yield origin.robots
         _robots(doc, target, policy, robots_signals, found)
         if _decided(found, policy):
             return rules.decide(url, "request", policy, found, today)
 
-    if Signal.TDMREP in policy.checks:
-        doc = yield Need(Doc.TDMREP, f"{base}/.well-known/tdmrep.json", key)
+    if Signal.TDMREP in checks:
+        doc = yield origin.tdmrep
         _tdmrep_file(doc, url, found)
         if _decided(found, policy):
             return rules.decide(url, "request", policy, found, today)
 
-    if Signal.AI_TXT in policy.checks:
-        doc = yield Need(Doc.AI_TXT, f"{base}/ai.txt", key)
+    if Signal.AI_TXT in checks:
+        doc = yield origin.ai_txt
         _ai_txt(doc, target, policy, found)
 
     if page is not None and looks_like_image(url):
         page_images(page, policy, found)
     return rules.decide(url, "request", policy, found, today)
+
+
+@lru_cache(maxsize=64)
+def _robots_signals(checks: frozenset[str]) -> tuple[str, ...]:
+    """The robots.txt signals among *checks*, in :data:`_ROBOTS_SIGNALS` order (once per policy)."""
+    return tuple(s for s in _ROBOTS_SIGNALS if s in checks)
 
 
 def _decided(found: rules.Findings, policy: Policy) -> bool:
@@ -183,7 +208,7 @@ def _registry(doc: Document, policy: Policy, found: rules.Findings) -> None:
 
 
 def _robots(
-    doc: Document, target: str, policy: Policy, signals: list[str], found: rules.Findings
+    doc: Document, target: str, policy: Policy, signals: tuple[str, ...], found: rules.Findings
 ) -> None:
     if doc.state is State.UNAVAILABLE:
         if Signal.ROBOTS in signals:  # RFC 9309 §2.3.1.4, whatever on_unavailable says
@@ -248,9 +273,12 @@ def _infer(
     found: rules.Findings,
 ) -> None:
     """Rule 3: groups naming a known AI-training token explicitly (DESIGN §5.1)."""
+    named = robots.named(policy.ai_tokens)
+    if not named:  # the common case: the file names no AI-training crawler
+        return
     blocked: list[str] = []
     first = None
-    for token, selection in robots.named(policy.ai_tokens):
+    for token, selection in named:
         rule = selection.match(target)
         if rule is not None and not rule.allow:
             blocked.append(token)

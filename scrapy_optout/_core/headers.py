@@ -33,8 +33,9 @@ SIGNAL_FIELDS = frozenset(
     }
 )
 
-_SIGNAL_FIELD_BYTES = {name.encode(): name for name in SIGNAL_FIELDS}
-"""The same names as bytes, for containers of raw field lines (``httpx.Headers.raw``...)."""
+_NAMES: dict[str | bytes, str] = {}
+"""Field names as sent -> lower-case name: a crawl meets few distinct spellings (bounded)."""
+_MAX_NAMES = 4096
 
 
 class SignalHeaders(NamedTuple):
@@ -63,8 +64,11 @@ NO_HEADERS = SignalHeaders(fields={})
 
 def _pairs(headers: Any) -> Iterable[tuple[Any, Any]]:
     """Every ``(name, value)`` the container holds; a value may be a list of values."""
-    if type(headers) is dict:  # the common case first: no attribute probing
-        return headers.items()
+    kind = type(headers)
+    if kind is dict:  # the common cases first: no attribute probing (a miss raises inside)
+        return headers.items()  # type: ignore[no-any-return]
+    if kind is list or kind is tuple:  # pairs, such as httpx.Headers.raw
+        return headers  # type: ignore[no-any-return]
     if headers is None:
         return ()
     multi = getattr(headers, "multi_items", None)  # httpx.Headers
@@ -92,6 +96,15 @@ def _field_name(raw: Any) -> str:
     return str(raw).strip().lower()
 
 
+def _remember(raw: str | bytes) -> str:
+    """The lower-case name of *raw*, remembered for the next response."""
+    name = _field_name(raw)
+    if len(_NAMES) >= _MAX_NAMES:
+        _NAMES.clear()  # hostile sites sending endless new names: start again, stay bounded
+    _NAMES[raw] = name
+    return name
+
+
 def read_signal_headers(headers: Any) -> SignalHeaders:
     """Collect the signal field lines of *headers*. Never raises on odd containers or values.
 
@@ -105,12 +118,11 @@ def read_signal_headers(headers: Any) -> SignalHeaders:
     budget = [MAX_TOTAL_BYTES]
     try:
         for raw_name, raw_value in _pairs(headers):
-            # The hot path: most fields are not signal fields and are passed over here, raw
-            # names without being decoded.
-            if type(raw_name) is bytes:
-                name = _SIGNAL_FIELD_BYTES.get(raw_name.strip().lower(), "")
-            elif type(raw_name) is str:
-                name = raw_name.lower()
+            # The hot path: most fields are not signal fields and are passed over here, each
+            # spelling of a name read once (a dict lookup; other types are read every time).
+            kind = type(raw_name)
+            if kind is bytes or kind is str:
+                name = _NAMES.get(raw_name) or _remember(raw_name)
             else:
                 name = _field_name(raw_name)
             if name in SIGNAL_FIELDS:
@@ -126,11 +138,13 @@ def read_signal_headers(headers: Any) -> SignalHeaders:
 
 def _values(name: str, raw: Any, budget: list[int], errors: list[str]) -> tuple[str, ...]:
     """The field lines of one signal field, each cut to its cap, within the total budget."""
-    if type(raw) is str and len(raw) <= MAX_VALUE_BYTES:  # the common case: one short str
+    kind = type(raw)
+    if (kind is str or kind is bytes) and len(raw) <= MAX_VALUE_BYTES:  # one short value
         budget[0] -= len(raw)
         if budget[0] < 0:
             raise _Full
-        return (raw.strip(),)
+        # Field values are octets; Latin-1 keeps every byte (RFC 9110 §5.5) and never fails.
+        return ((raw if kind is str else raw.decode("latin-1")).strip(),)
     out: list[str] = []
     for item in raw if isinstance(raw, (list, tuple)) else (raw,):
         value = item if type(item) is str else _text(item)

@@ -65,6 +65,7 @@ class HeadScan:
 
 EMPTY_SCAN = HeadScan()
 """The scan of an empty body (or of a body not scanned): nothing seen, nothing wrong."""
+_NOTHING_IN_HEAD = HeadScan(complete=True)
 
 _KEPT = (LINK, NAMED_META, OTHER_META)  # the last groups of a match that ends on a kept tag
 
@@ -115,11 +116,17 @@ def scan_head(
         # reference decodes to an ASCII letter or "-".
         head = HEAD_END.match(buf, pos, end)
         markup = buf[pos : head.end() if head else end].lower()
-        for needle in (b"&#", *needles):
-            if needle in markup:
-                break
-        else:
-            return HeadScan((), (), _stopped(head, errors), tuple(errors))
+        if b"&#" not in markup:
+            for needle in needles:
+                if needle in markup:
+                    break
+            else:
+                complete = _stopped(head, errors)
+                return (
+                    _NOTHING_IN_HEAD
+                    if complete and not errors
+                    else HeadScan((), (), complete, tuple(errors))
+                )
     metas: list[bytes] = []  # name, content, name, content...
     links: list[bytes] = []  # rel, href, type, rel...
     matches = NEXT_TAG.finditer(buf, pos, end)  # one match per <meta>/<link>, then one that stops

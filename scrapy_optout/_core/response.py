@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from . import rules
 from .aipref import most_restrictive, parse_content_signal, parse_content_usage_header
 from .headers import read_signal_headers
-from .html import scan_head
+from .html import EMPTY_SCAN, scan_head
 from .models import Code, Decision, Reason, Signal, Verdict
 from .policy import Policy
 from .robots_tags import NONE as NO_DIRECTIVES
@@ -66,6 +66,8 @@ def page_images(page: Decision, policy: Policy, found: rules.Findings) -> None:
 # What a head signal's meta holds, in some case: "noai"/"noimageai" in its content, or a name
 # starting "tdm-" (TDMRep §1.5); heads holding none of them are not tokenized (html.scan_head).
 _HEAD_SIGNAL_BYTES = (b"noai", b"noimageai", b"tdm-")
+_QUIET_FIELDS = frozenset({"content-type", "content-encoding"})
+"""Header fields that say how to read a body, and nothing about its use."""
 
 
 @lru_cache(maxsize=256)  # a crawl meets a handful of distinct Content-Type values
@@ -117,23 +119,13 @@ def evaluate_response(
     Returns:
         the final, response-stage decision.
     """
-    found = rules.Findings()
-    if pre is not None:
-        if not pre.allowed:
-            return pre
-        found.permissions.extend(pre.permissions)
-        found.licensing.extend(pre.licensing)
-        found.errors.extend(pre.errors)
-        found.evidence.extend(pre.evidence)
-        # Reservations a licence lifted at the request stage stay on the final record, where
-        # rules.decide lifts them again with the same licence.
-        found.reservations.extend(r for r in pre.reasons if r.code != Code.LICENCE)
+    if pre is not None and not pre.allowed:
+        return pre
     signal_headers = read_signal_headers(headers)
     fields = signal_headers.fields
-    found.errors.extend(signal_headers.errors)
     content_type = signal_headers.first("content-type")
     checks = policy.checks
-    metas: tuple[tuple[str, str], ...] = ()
+    scan = EMPTY_SCAN
     if body and (Signal.TDMREP in checks or Signal.NOAI in checks) and _is_html(content_type, body):
         scan = scan_head(
             body,
@@ -141,12 +133,32 @@ def evaluate_response(
             encoding=_charset(content_type),
             needles=_HEAD_SIGNAL_BYTES,
         )
-        found.errors.extend(scan.errors)
-        metas = scan.metas
-    # Cheap tests first: most heads carry no tdm-* meta, and no meta whose content could hold
-    # noai/noimageai (both contain "ai"); the scanner has lower-cased the names already.
-    tdm_metas = metas if any(name.startswith("tdm-") for name, _ in metas) else ()
-    noai_metas = metas if any("ai" in content.lower() for _, content in metas) else ()
+    metas = scan.metas
+    if (
+        pre is not None
+        and page is None
+        and not metas
+        and not scan.errors
+        and not signal_headers.errors
+        and _QUIET_FIELDS.issuperset(fields)
+    ):
+        # The common case: the response says nothing; the request stage's decision stands.
+        decision = rules.restaged(url, pre, policy)
+        if decision is not None:
+            return decision
+    found = rules.Findings()
+    if pre is not None:
+        found.carry(pre)
+    found.errors.extend(signal_headers.errors)
+    found.errors.extend(scan.errors)
+    tdm_metas = noai_metas = metas
+    if metas:
+        # Cheap tests first: most heads carry no tdm-* meta, and no meta whose content could hold
+        # noai/noimageai (both contain "ai"); the scanner has lower-cased the names already.
+        if not any(name.startswith("tdm-") for name, _ in metas):
+            tdm_metas = ()
+        if not any("ai" in content.lower() for _, content in metas):
+            noai_metas = ()
     if Signal.TDMREP in checks and (
         tdm_metas or "tdm-reservation" in fields or "tdm-policy" in fields
     ):

@@ -92,10 +92,31 @@ class Findings:
         if url and url not in self.licensing:
             self.licensing.append(url)
 
+    def carry(self, pre: Decision) -> None:
+        """Start from the request-stage decision *pre*, which the final decision includes.
+
+        Reservations a licence lifted at the request stage stay on the final record, where
+        :func:`decide` lifts them again with the same licence.
+        """
+        if pre.reasons:
+            self.reservations.extend(r for r in pre.reasons if r.code != Code.LICENCE)
+        if pre.permissions:
+            self.permissions.extend(pre.permissions)
+        if pre.licensing:
+            self.licensing.extend(pre.licensing)
+        if pre.errors:
+            self.errors.extend(pre.errors)
+        if pre.evidence:
+            self.evidence.extend(pre.evidence)
+
     def keep(self, evidence: Evidence | None) -> None:
         """Keep a document body for the audit log (once per digest)."""
-        if evidence is not None and all(e.digest != evidence.digest for e in self.evidence):
-            self.evidence.append(evidence)
+        if evidence is None:
+            return
+        for kept in self.evidence:
+            if kept.digest == evidence.digest:
+                return
+        self.evidence.append(evidence)
 
 
 def tdm_layers(
@@ -201,6 +222,20 @@ def decide(url: str, stage: str, policy: Policy, found: Findings, today: date | 
         )
         return _decision(url, stage, False, [missing], found, errors)
     return _decision(url, stage, True, reasons, found, errors)
+
+
+def restaged(url: str, pre: Decision, policy: Policy) -> Decision | None:
+    """The final decision for a response that said nothing, when the request's decision stands.
+
+    That is *pre* (an allow) at the response stage, for the response URL. None when the rules
+    must still combine: reasons a licence lifted (Rule 5 records them again) or opt-in mode
+    (Rule 6 asks the final stage for a permission).
+    """
+    if pre.reasons or policy.mode != "opt-out":
+        return None
+    return Decision(
+        url, True, "allow", "response", (), pre.licensing, pre.errors, pre.evidence, pre.permissions
+    )
 
 
 def _decision(

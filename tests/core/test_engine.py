@@ -45,11 +45,15 @@ def test_registry_is_asked_first_when_configured(make_policy):
 
 def test_origin_keeps_port_and_scheme_apart():
     """The cache key is scheme + host + port; the document base keeps the authority as written."""
-    assert origin_of("http://Example.org:8080/a?b") == (
+    assert origin_of("http://Example.org:8080/a?b")[:2] == (
         "http://example.org:8080",
         "http://example.org:8080",
     )
-    assert origin_of("https://example.org/a") == ("https://example.org", "https://example.org:443")
+    origin = origin_of("https://example.org/a")
+    assert origin[:2] == ("https://example.org", "https://example.org:443")
+    assert origin.robots == Need(Doc.ROBOTS, "https://example.org/robots.txt", origin.key)
+    assert origin.tdmrep.url == "https://example.org/.well-known/tdmrep.json"
+    assert origin.ai_txt.url == "https://example.org/ai.txt"
     assert origin_of("ftp://example.org/a") is None
     assert origin_of("https:///nohost") is None
 

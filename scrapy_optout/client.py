@@ -53,6 +53,21 @@ class OptedOutError(RequestSkipped, httpx.RequestError):
         httpx.RequestError.__init__(self, str(self), request=request)
 
 
+class _NotHttpError(OptedOutError, httpx.UnsupportedProtocol):
+    """A request for a URL that is not http(s), whose opt-out signals cannot be read.
+
+    A skip on the record (``signal_unavailable``), and the ``httpx.UnsupportedProtocol`` that a
+    plain ``httpx.Client`` raises for such a URL (after a redirect to ``ftp:``, say).
+    """
+
+
+def _refused(decision: Decision, request: httpx.Request) -> OptedOutError:
+    """The error for a request-stage skip; nothing was sent."""
+    if request.url.scheme not in ("http", "https"):
+        return _NotHttpError(decision, request=request)
+    return OptedOutError(decision, request=request)
+
+
 def _options(request: httpx.Request) -> dict[str, Any]:
     options = request.extensions.get("optout")
     return options if isinstance(options, dict) else {}
@@ -153,7 +168,7 @@ class OptOutTransport(httpx.BaseTransport):
         flow = check_request(url, shell.policy, page=page, today=today)
         pre = drive(flow, partial(self._resolve, context=request))
         if not pre.allowed:
-            raise OptedOutError(shell.record(pre), request=request)
+            raise _refused(shell.record(pre), request)
         response = self.next_transport.handle_request(request)
         headers = read_signal_headers(response.headers.raw)  # read once, raw: not decoded
         buffer, failed, rest = _head_buffer(request, headers, shell), None, None
@@ -224,7 +239,7 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
         flow = check_request(url, shell.policy, page=page, today=today)
         pre = await adrive(flow, partial(self._resolve, context=request))
         if not pre.allowed:
-            raise OptedOutError(shell.record(pre), request=request)
+            raise _refused(shell.record(pre), request)
         response = await self.next_transport.handle_async_request(request)
         headers = read_signal_headers(response.headers.raw)  # read once, raw: not decoded
         buffer, failed, rest = _head_buffer(request, headers, shell), None, None

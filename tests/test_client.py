@@ -46,6 +46,7 @@ from tests.httpsite import (
     install,
     json_doc,
     page,
+    redirect,
     request_extensions,
     serve_site,
     slow_body,
@@ -261,6 +262,18 @@ def test_each_request_bounds_its_side_fetches_by_its_own_timeout(site: Site, oth
     assert hasty.status_code == 200
     assert response.status_code == 200
     assert response.extensions["optout"].allowed
+
+
+def test_redirect_to_another_scheme_is_unsupported_and_recorded(site: Site, tmp_path: Path) -> None:
+    """A redirect to ftp: raises httpx's UnsupportedProtocol, which is also a logged skip."""
+    site.serve("/old", redirect("ftp://example.org/file"))
+    log = tmp_path / "audit.jsonl"
+    client = OptOutClient(policy=policy(audit_log=str(log)), follow_redirects=True)
+    with client, pytest.raises(httpx.UnsupportedProtocol) as raised:
+        client.get(site.url("/old"))
+    assert isinstance(raised.value, OptedOutError)
+    assert raised.value.decision.reasons[0].code == "signal_unavailable"
+    assert [r["url"] for r in read(log)][-1] == "ftp://example.org/file"
 
 
 def test_user_supplied_transport_is_wrapped_not_replaced(site: Site) -> None:

@@ -43,6 +43,7 @@ from tests.httpsite import (
     install,
     json_doc,
     page,
+    redirect,
     request_extensions,
     serve_site,
     slow_body,
@@ -209,6 +210,16 @@ async def test_each_request_bounds_its_side_fetches_by_its_own_timeout(
     assert hasty.status_code == 200
     assert response.status_code == 200
     assert response.extensions["optout"].allowed
+
+
+async def test_redirect_to_another_scheme_is_unsupported(site: Site) -> None:
+    """A redirect to ftp: raises httpx's UnsupportedProtocol, which is also an OptedOutError."""
+    site.serve("/old", redirect("ftp://example.org/file"))
+    client = AsyncOptOutClient(policy=policy(), follow_redirects=True)
+    async with client:
+        with pytest.raises(httpx.UnsupportedProtocol) as raised:
+            await client.get(site.url("/old"))
+    assert isinstance(raised.value, OptedOutError)
 
 
 async def test_hundred_sequential_pages_fetch_robots_once(site: Site) -> None:

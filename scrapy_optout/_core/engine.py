@@ -25,7 +25,7 @@ from .models import Code, Decision, Doc, Need, Reason, RegistryAnswer, Signal, V
 from .patterns import target_of
 from .policy import Policy
 from .response import evaluate_response, looks_like_image, page_images
-from .robots import RobotsTxt, agent_token
+from .robots import RobotsTxt
 from .tdmrep import TdmrepFile, match_tdmrep
 
 __all__ = ["Flow", "Origin", "check_request", "evaluate_response", "origin_of"]
@@ -284,7 +284,7 @@ def _infer(
             blocked.append(token)
             first = first or rule
     if first is not None:
-        spelled = {agent_token(agent): agent for agent in policy.ai_agents or ()}
+        spelled = policy.ai_names
         names = ", ".join(spelled.get(token, token) for token in blocked[:5]) + (
             f" and {len(blocked) - 5} more" if len(blocked) > 5 else ""
         )

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 
 from .agents import bundled_agents
@@ -113,6 +114,8 @@ class Policy:
     """Our token as compared (Google-style truncation, lower-case)."""
     ai_tokens: frozenset[str] = field(init=False, repr=False, compare=False)
     """The inference tokens as compared (truncated, lower-case)."""
+    ai_names: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    """Each inference token -> the crawler name as listed (``gptbot`` -> ``GPTBot``), for reasons."""
     checks: frozenset[str] = field(init=False, repr=False, compare=False)
     """The signals that run: enabled, bearing on the purpose (``rules.bears_on``), and for
     ``ai-agents`` only with ``infer_from_ai_agents`` (DESIGN §5.2 "Inference switch")."""
@@ -149,6 +152,7 @@ class Policy:
         agents = bundled_agents() if raw.ai_agents is None else _tokens(raw.ai_agents, "ai_agents")
         set_(self, "ai_agents", agents)
         set_(self, "ai_tokens", frozenset(agent_token(t) for t in agents))
+        set_(self, "ai_names", MappingProxyType({agent_token(t): t for t in agents}))
         if raw.on_unavailable not in ON_UNAVAILABLE:
             raise ValueError(
                 f"on_unavailable: must be 'skip' or 'allow', got {raw.on_unavailable!r}"

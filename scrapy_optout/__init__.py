@@ -1,7 +1,7 @@
 """scrapy_optout: honour creators' AI-training and TDM opt-outs in Scrapy and httpx.
 
 Importing this package loads neither Scrapy nor httpx: the pure core, the policy, the audit log and
-``evaluate_response`` work on their own; the httpx names are loaded on first use.
+``evaluate_response`` work on their own; the Scrapy and httpx names are loaded on first use.
 """
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ if TYPE_CHECKING:
         OptOutClient,
         OptOutTransport,
     )
+    from .middleware import Addon, OptOutMiddleware
 
 _LAZY = {
+    "Addon": "middleware",
+    "OptOutMiddleware": "middleware",
     "AsyncOptOutClient": "client",
     "AsyncOptOutTransport": "client",
     "OptOutClient": "client",
@@ -34,7 +37,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Load the httpx shell's names on first use, so that importing the package stays light."""
+    """Load the shells' names on first use, so that importing the package stays light."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'scrapy_optout' has no attribute {name!r}")
@@ -44,11 +47,13 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Addon",
     "AsyncOptOutClient",
     "AsyncOptOutTransport",
     "Decision",
     "Licence",
     "OptOutClient",
+    "OptOutMiddleware",
     "OptOutTransport",
     "OptedOutError",
     "Policy",

@@ -14,18 +14,16 @@ from __future__ import annotations
 import time
 import zlib
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from ._core.documents import MAX_REDIRECTS, redirect_target
 from ._core.models import Doc, Fetched, Need
 from ._core.robots import MAX_ROBOTS_BYTES
 
 CAPS = {Doc.ROBOTS: MAX_ROBOTS_BYTES, Doc.TDMREP: 2 * 1024 * 1024, Doc.AI_TXT: 2 * 1024 * 1024,
         Doc.LICENCE: 2 * 1024 * 1024, Doc.REGISTRY: 8 * 1024 * 1024}  # fmt: skip
-MAX_REDIRECTS = 5
 MAX_DEADLINE = 30.0
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def deadline_for(request: httpx.Request) -> float:
@@ -103,13 +101,7 @@ def _side_request(url: str, user_agent: str, seconds: float) -> httpx.Request:
 
 def _next_hop(need: Need, response: httpx.Response, url: str) -> str | Fetched | None:
     """Where a redirect leads, a refusal to follow it, or None when *response* is the document."""
-    location: str | None = response.headers.get("location")
-    if response.status_code not in _REDIRECTS or not location:
-        return None
-    target = urljoin(url, location.strip())
-    if urlsplit(target).scheme.lower() not in ("http", "https"):
-        return Fetched(url=need.url, status=response.status_code, error="scheme")
-    return target
+    return redirect_target(need.url, url, response.status_code, response.headers.get("location"))
 
 
 def _failure(need: Need, exc: Exception) -> Fetched:

@@ -79,6 +79,11 @@ class Shell:
             self._log().write(decision)
         return decision
 
+    def open(self) -> None:
+        """Open the compliance log now, when the policy names one (else on the first record)."""
+        if self.policy.audit_log:
+            self._log()
+
     def _log(self) -> AuditWriter:
         with self._lock:
             if self._writer is None:

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from scrapy_optout import Policy
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the Scrapy crawls last.
+
+    pytest-twisted starts the asyncio reactor at the first crawl and keeps its event loop running
+    for the rest of the session, after which the anyio tests could not start loops of their own.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("crawl") is not None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Call plain tests directly; leave crawls to pytest-twisted and coroutines to anyio.
+
+    pytest-twisted runs every test it is handed inside the reactor, which starts the reactor's
+    event loop for good: only the crawls (marker ``crawl``) go to it.
+    """
+    if pyfuncitem.get_closest_marker("crawl") or inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    funcargs = pyfuncitem.funcargs
+    pyfuncitem.obj(**{name: funcargs[name] for name in pyfuncitem._fixtureinfo.argnames})
+    return True
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
 
 from .aitxt import AiTxt, parse_ai_txt
 from .models import Doc, Evidence, Fetched, RegistryAnswer
@@ -33,6 +34,28 @@ class State(enum.Enum):
 
 
 Parsed = RobotsTxt | TdmrepFile | AiTxt | RegistryAnswer
+
+MAX_REDIRECTS = 5
+"""Consecutive redirects followed for a side document (RFC 9309 §2.3.1.2, DESIGN §5.2)."""
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+def redirect_target(
+    first_url: str, url: str, status: int, location: str | None
+) -> str | Fetched | None:
+    """Where a side document's response at *url* redirects to, if it does (DESIGN §5.2).
+
+    Returns the next URL to fetch; a :class:`Fetched` refusal (``error="scheme"``) for a redirect
+    to a scheme other than http(s), which is not followed; or None when the response is the
+    document itself (not a redirect, or one without a ``Location``). *first_url* is the URL the
+    fetch began with, which the refusal reports.
+    """
+    if status not in REDIRECT_STATUSES or not location:
+        return None
+    target = urljoin(url, location.strip())
+    if urlsplit(target).scheme.lower() not in ("http", "https"):
+        return Fetched(url=first_url, status=status, error="scheme")
+    return target
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +123,15 @@ def document_from_fetch(doc: str, fetched: Fetched) -> Document:
                 status=status,
                 detail=f"no parser for {doc}",
             )
+        if doc == Doc.ROBOTS and fetched.error == "too_large":
+            parsed: Parsed = parse_robots(fetched.body, cut=True)  # a prefix: drop its last line
+        else:
+            parsed = parser(fetched.body)
         return Document(
             doc=doc,
             url=fetched.url,
             state=State.OK,
-            parsed=parser(fetched.body),
+            parsed=parsed,
             status=status,
             evidence=Evidence.of(fetched.body),
         )

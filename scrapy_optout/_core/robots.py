@@ -49,9 +49,12 @@ _KINDS = {"user-agent": "ua", "allow": "allow", "disallow": "disallow", "sitemap
 _KINDS.update((f, f) for f in (*_PATH_FIELDS, "license"))  # "": a known record we do not use
 
 
-def _decode(body: bytes, errors: dict[str, list[int]]) -> tuple[str, bool]:
-    """Return the text to parse and whether the body was cut (RFC 9309 §2.5, standards.md §2.5)."""
-    truncated = len(body) > MAX_ROBOTS_BYTES
+def _decode(body: bytes, errors: dict[str, list[int]], cut: bool) -> tuple[str, bool]:
+    """Return the text to parse and whether the body was cut (RFC 9309 §2.5, standards.md §2.5).
+
+    *cut*: the fetcher already stopped reading at its cap, so the body's last line may be partial.
+    """
+    truncated = cut or len(body) > MAX_ROBOTS_BYTES
     if truncated:
         head = body[:MAX_ROBOTS_BYTES]
         body = head[: max(head.rfind(b"\n"), head.rfind(b"\r")) + 1]  # last complete line
@@ -115,19 +118,24 @@ def _key_value(line: str) -> tuple[str | None, str] | None:
     return kind or None, value.strip(_WS)
 
 
-def parse_robots(body: bytes) -> RobotsTxt:
-    """Parse a robots.txt body (only its first :data:`MAX_ROBOTS_BYTES`). Never raises."""
-    return parse_robots_like(body, lenient_star=False)
+def parse_robots(body: bytes, *, cut: bool = False) -> RobotsTxt:
+    """Parse a robots.txt body (only its first :data:`MAX_ROBOTS_BYTES`). Never raises.
+
+    *cut* says the fetcher stopped at its cap: the body is a prefix of the file, whose partial
+    last line is then dropped (a cut ``Allow: /images/`` must not read as ``Allow: /``).
+    """
+    return parse_robots_like(body, lenient_star=False, cut=cut)
 
 
-def parse_robots_like(body: bytes, *, lenient_star: bool) -> RobotsTxt:
+def parse_robots_like(body: bytes, *, lenient_star: bool, cut: bool = False) -> RobotsTxt:
     """Parse a file in robots.txt grammar (robots.txt itself, or ai.txt). Never raises.
 
     With *lenient_star*, a ``User-agent`` value of ``*`` followed by slashes (``*/``) is read as
     ``*`` (Spawning's ai.txt, standards.md §7.2), recorded as ``robots.star_slash_agent``.
+    *cut* as for :func:`parse_robots`.
     """
     errors: dict[str, list[int]] = {}
-    text, truncated = _decode(body, errors)
+    text, truncated = _decode(body, errors, cut)
     groups: list[tuple[list[str], list[PathRule], list[ExtLine], int]] = []
     global_ext: list[ExtLine] = []
     patterns: dict[str, Pattern] = {}  # one Pattern per distinct value (shared between groups)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from scrapy_optout._core.documents import State, document_from_fetch, registry_document
+from scrapy_optout._core.documents import (
+    State,
+    document_from_fetch,
+    redirect_target,
+    registry_document,
+)
 from scrapy_optout._core.models import Doc, Fetched, RegistryAnswer
 
 
@@ -55,3 +60,41 @@ def test_registry_document():
     """A registry answer is ok; None is unavailable."""
     assert registry_document(RegistryAnswer(), source="r").state is State.OK
     assert registry_document(None, source="r").state is State.UNAVAILABLE
+
+
+@pytest.mark.parametrize(
+    ("status", "location", "expected"),
+    [
+        (301, "/robots-new.txt", "https://e.org/robots-new.txt"),
+        (308, "https://other.example/r.txt", "https://other.example/r.txt"),
+        (302, " //cdn.example/r.txt ", "https://cdn.example/r.txt"),
+        (200, "/ignored", None),
+        (304, "/not-a-redirect", None),
+        (301, None, None),
+        (301, "", None),
+    ],
+)
+def test_redirect_target(status, location, expected):
+    """Redirects resolve against the current URL; other statuses and empty Locations are documents."""
+    url = "https://e.org/robots.txt"
+    assert redirect_target(url, url, status, location) == expected
+
+
+def test_redirect_to_another_scheme_is_refused():
+    """A redirect to ftp: is not followed: a refusal reporting the first URL (DESIGN §5.2)."""
+    refusal = redirect_target("https://e.org/robots.txt", "https://e.org/x", 302, "ftp://e.org/r")
+    assert isinstance(refusal, Fetched)
+    assert (refusal.url, refusal.status, refusal.error) == ("https://e.org/robots.txt", 302, "scheme")
+
+
+def test_robots_cut_by_its_cap_drops_the_partial_last_line():
+    """A robots.txt the fetcher cut at its cap: the partial last line is not read as a rule."""
+    body = b"User-agent: *\nDisallow: /\nAllow: /public-images/"[:-14]  # "...Allow: /pub"
+    fetched = Fetched(url="https://e.org/robots.txt", status=200, body=body, error="too_large")
+    document = document_from_fetch(Doc.ROBOTS, fetched)
+    assert document.state is State.OK
+    robots = document.parsed
+    assert robots.truncated
+    assert "robots.truncated" in robots.errors
+    assert robots.select("MyAIBot").match("/public") is not None
+    assert not robots.select("MyAIBot").match("/public").allow  # only "Disallow: /" was read

@@ -1,0 +1,205 @@
+"""Every ``OPTOUT_*`` setting of DESIGN §4, read and validated in one place.
+
+Settings come from ``settings.py``, the add-on, spider ``custom_settings`` or ``-s NAME=VALUE`` on
+the command line (where every value is a string), so each is converted here with a message that
+names the setting. The values then go through :class:`~scrapy_optout.Policy`, whose own
+``ValueError`` (which names the field) is reworded to name the setting, so that a bad value stops
+the crawl at start-up saying which setting to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._core.agents import parse_agents
+from ._core.models import ALL_SIGNALS
+from ._core.policy import Policy
+from .licences import load_licences
+
+DEFAULT_AUDIT_LOG = "optout-audit.jsonl"
+_FIELD_SETTINGS = {
+    "user_agent": "OPTOUT_USER_AGENT",
+    "purpose": "OPTOUT_PURPOSE",
+    "mode": "OPTOUT_MODE",
+    "signals": "OPTOUT_SIGNALS",
+    "infer_from_ai_agents": "OPTOUT_INFER_FROM_AI_AGENTS",
+    "ai_agents": "OPTOUT_AI_AGENTS",
+    "on_unavailable": "OPTOUT_ON_UNAVAILABLE",
+    "registry": "OPTOUT_REGISTRY",
+    "licences": "OPTOUT_LICENCES",
+    "audit_log": "OPTOUT_AUDIT_LOG",
+    "audit_allowed": "OPTOUT_AUDIT_ALLOWED",
+    "cache_ttl": "OPTOUT_CACHE_TTL",
+}
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_PRODUCT = re.compile(r"[^\s/;()]+")
+
+
+@dataclass(frozen=True)
+class OptOutSettings:
+    """What the Scrapy shell runs with.
+
+    Attributes:
+        policy: the crawl's policy (audit log included).
+        default_token: the token was derived from Scrapy's default ``USER_AGENT``.
+    """
+
+    policy: Policy
+    default_token: bool = False
+
+
+def enabled(settings: Mapping[str, Any]) -> bool:
+    """``OPTOUT_ENABLED`` (default True)."""
+    return _bool(settings, "OPTOUT_ENABLED", default=True)
+
+
+def read_settings(settings: Mapping[str, Any]) -> OptOutSettings:
+    """Build the policy from the crawler's settings.
+
+    Raises:
+        ValueError: a setting is malformed; the message starts with its name.
+    """
+    token, default_token = _token(settings)
+    cache_url = settings.get("OPTOUT_CACHE_URL")
+    if cache_url:
+        raise ValueError(
+            f"OPTOUT_CACHE_URL: a cache shared between processes ({cache_url!r}) is not "
+            "available in this release; leave it unset (each process keeps its own cache)"
+        )
+    values: dict[str, Any] = {
+        "user_agent": token,
+        "purpose": _text(settings, "OPTOUT_PURPOSE", "train-ai"),
+        "mode": _text(settings, "OPTOUT_MODE", "opt-out"),
+        "infer_from_ai_agents": _bool(settings, "OPTOUT_INFER_FROM_AI_AGENTS", default=True),
+        "on_unavailable": _text(settings, "OPTOUT_ON_UNAVAILABLE", "skip"),
+        "audit_allowed": _bool(settings, "OPTOUT_AUDIT_ALLOWED", default=True),
+        "cache_ttl": _number(settings, "OPTOUT_CACHE_TTL", 86400.0),
+        "audit_log": _audit_log(settings),
+    }
+    signals = settings.get("OPTOUT_SIGNALS")
+    if signals is not None:
+        values["signals"] = _names(signals, "OPTOUT_SIGNALS")
+    agents = settings.get("OPTOUT_AI_AGENTS")
+    if agents is not None:
+        values["ai_agents"] = _agents(agents)
+    registry = settings.get("OPTOUT_REGISTRY")
+    if registry:
+        values["registry"] = str(registry)
+    licences = settings.get("OPTOUT_LICENCES")
+    if licences:
+        values["licences"] = load_licences(str(licences), setting="OPTOUT_LICENCES")
+    try:
+        policy = Policy(**values)
+    except ValueError as exc:
+        raise ValueError(named_error(str(exc))) from None
+    return OptOutSettings(policy, default_token)
+
+
+def named_error(message: str) -> str:
+    """Reword a Policy error (``field: ...``) to name the setting (``OPTOUT_FIELD: ...``)."""
+    field, sep, rest = message.partition(":")
+    setting = _FIELD_SETTINGS.get(field)
+    return f"{setting}:{rest}" if sep and setting else message
+
+
+def _token(settings: Mapping[str, Any]) -> tuple[str, bool]:
+    """OPTOUT_USER_AGENT, else ROBOTSTXT_USER_AGENT, else USER_AGENT's first product token."""
+    for name in ("OPTOUT_USER_AGENT", "ROBOTSTXT_USER_AGENT"):
+        value = settings.get(name)
+        if value:
+            if not isinstance(value, str):
+                raise ValueError(f"{name}: expected a product token such as 'MyAIBot'")
+            return value.strip(), value.strip().casefold() == "scrapy"
+    user_agent = settings.get("USER_AGENT") or ""
+    found = _PRODUCT.search(str(user_agent))
+    if found is None:
+        raise ValueError(
+            "OPTOUT_USER_AGENT: set your crawler's product token (USER_AGENT names none)"
+        )
+    token = found.group()
+    return token, token.casefold() == "scrapy"
+
+
+def _audit_log(settings: Mapping[str, Any]) -> str | None:
+    value = settings.get("OPTOUT_AUDIT_LOG", DEFAULT_AUDIT_LOG)
+    if value is None or value == "":
+        return None  # the operator turned the log off
+    if not isinstance(value, str | Path):
+        raise ValueError(f"OPTOUT_AUDIT_LOG: expected a file path, got {value!r}")
+    return str(value)
+
+
+def _bool(settings: Mapping[str, Any], name: str, *, default: bool) -> bool:
+    value = settings.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise ValueError(f"{name}: expected True or False, got {value!r}")
+
+
+def _text(settings: Mapping[str, Any], name: str, default: str) -> str:
+    value = settings.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ValueError(f"{name}: expected text, got {value!r}")
+    return value.strip()
+
+
+def _number(settings: Mapping[str, Any], name: str, default: float) -> float:
+    value = settings.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a number of seconds, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number of seconds, got {value!r}") from None
+
+
+def _names(value: Any, name: str) -> frozenset[str]:
+    """A list of names, or a comma-separated string of them (the command line's form)."""
+    items = value.split(",") if isinstance(value, str) else value
+    try:
+        names = frozenset(str(item).strip() for item in items)
+    except TypeError:
+        raise ValueError(f"{name}: expected a list of names, got {value!r}") from None
+    unknown = names - ALL_SIGNALS - {""}
+    if unknown:
+        raise ValueError(f"{name}: unknown {sorted(unknown)}; known: {sorted(ALL_SIGNALS)}")
+    return names - {""}
+
+
+def _agents(value: Any) -> tuple[str, ...]:
+    """OPTOUT_AI_AGENTS: a list of tokens, or a path to a JSON file of them (DESIGN §5.1)."""
+    if isinstance(value, str | Path) and not (isinstance(value, str) and "," in value):
+        path = Path(value)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"OPTOUT_AI_AGENTS: cannot read {path}: {exc}") from None
+        try:
+            return parse_agents(text)
+        except ValueError as exc:
+            detail = str(exc).removeprefix("ai_agents: ")
+            raise ValueError(f"OPTOUT_AI_AGENTS: {path}: {detail}") from None
+    items = value.split(",") if isinstance(value, str) else value
+    try:
+        return tuple(str(item).strip() for item in items if str(item).strip())
+    except TypeError:
+        raise ValueError(f"OPTOUT_AI_AGENTS: expected a list of tokens, got {value!r}") from None

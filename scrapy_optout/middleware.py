@@ -1,0 +1,217 @@
+"""The Scrapy shell: ``OptOutMiddleware`` (a downloader middleware) and its ``Addon``.
+
+Before a request is sent, the core's pre-request flow runs (``_core.engine.check_request``), its
+origin documents fetched through the crawler's own engine and cached, one fetch per origin and
+document however many requests wait (``_resolve.AsyncResolver``; never one Deferred shared by
+several waiters, the RobotsTxtMiddleware bug of integration.md §1.3). After the response arrives
+(decompressed and past redirects: the middleware sits at 120, inside HttpCompression and Redirect),
+its headers and HTML head are checked (``evaluate_response``). A skip raises
+:class:`OptOutIgnoreRequest`, both ``IgnoreRequest`` and ``RequestSkipped``, so errbacks get
+``failure.value.decision``. Every decision is counted in the stats, sent as the
+``scrapy_optout.signals.optout_decision`` signal and written to the compliance log (DESIGN §4, §7).
+
+Request meta: ``dont_obey_optout=True`` bypasses the checks (logged as a ``bypass``);
+``optout_page`` names the page an image was found on (else its ``Referer``); ``optout_decision``
+is set on every response that passes.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from scrapy import Request, Spider, signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
+
+from . import signals as optout_signals
+from ._core.engine import check_request, evaluate_response
+from ._core.models import Decision, Fetched, Need
+from ._core.rules import bypass
+from ._drive import adrive
+from ._errors import RequestSkipped
+from ._resolve import AsyncResolver
+from ._scrapy_fetch import INTERNAL, fetch, new_attempt, stop_at_cap
+from ._scrapy_settings import enabled, named_error, read_settings
+from ._shell import Shell
+
+__all__ = ["Addon", "OptOutIgnoreRequest", "OptOutMiddleware"]
+
+logger = logging.getLogger("scrapy_optout")
+
+PRIORITY = 120
+"""After RobotsTxtMiddleware (100); inside HttpCompression (590) and Redirect (600)."""
+_STATE = "_optout_state"  # request meta: what the response stage needs from the request stage
+_LOCAL = ("data:", "file:")  # no web origin, no signals: not checked (as RobotsTxtMiddleware)
+
+
+class OptOutIgnoreRequest(RequestSkipped, IgnoreRequest):
+    """A request not sent, or a response not handed to the spider, by the opt-out policy.
+
+    An ``IgnoreRequest`` (Scrapy drops it quietly; errbacks see it) and a
+    :class:`~scrapy_optout.RequestSkipped` (``.decision`` tells why).
+    """
+
+
+def _require_asyncio() -> None:
+    """The shell awaits asyncio tasks: refuse to start on another reactor (integration.md §2.3)."""
+    try:
+        from scrapy.utils.asyncio import is_asyncio_available
+    except ImportError:  # pragma: no cover - Scrapy 2.13
+        from scrapy.utils.reactor import is_asyncio_reactor_installed as is_asyncio_available
+    if not is_asyncio_available():
+        raise ValueError(
+            "TWISTED_REACTOR: scrapy_optout needs asyncio: use the asyncio reactor "
+            "('twisted.internet.asyncioreactor.AsyncioSelectorReactor', Scrapy's default) or "
+            "TWISTED_REACTOR_ENABLED=False"
+        )
+
+
+class OptOutMiddleware:
+    """Checks every request before it is sent and every response before the spider sees it.
+
+    Enable it with ``ADDONS = {"scrapy_optout.Addon": 0}`` or
+    ``DOWNLOADER_MIDDLEWARES = {"scrapy_optout.OptOutMiddleware": 120}``; settings in DESIGN §4.
+    """
+
+    def __init__(self, crawler: Any) -> None:
+        config = read_settings(crawler.settings)
+        _require_asyncio()
+        try:
+            self.shell = Shell(config.policy)
+        except ValueError as exc:
+            raise ValueError(named_error(str(exc))) from None
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self._resolve = AsyncResolver(self.shell.cache, self._fetch)
+        crawler.signals.connect(self._opened, signal=signals.spider_opened)
+        crawler.signals.connect(self._closed, signal=signals.spider_closed)
+        crawler.signals.connect(stop_at_cap, signal=signals.bytes_received)
+        if config.default_token:
+            logger.warning(
+                "OPTOUT_USER_AGENT: checking opt-outs as %r, Scrapy's default token, which "
+                "AI-crawler block lists name: set your crawler's own token",
+                config.policy.user_agent,
+            )
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> OptOutMiddleware:
+        """Build the middleware; ``OPTOUT_ENABLED=False`` loads nothing (no fetch, no log)."""
+        if not enabled(crawler.settings):
+            raise NotConfigured("OPTOUT_ENABLED is False")
+        return cls(crawler)
+
+    # -- the crawl's lifetime --------------------------------------------------------------------
+
+    def _opened(self, spider: Spider) -> None:
+        self.shell.open()
+
+    def _closed(self, spider: Spider) -> None:
+        self.shell.close()
+
+    # -- requests and responses ------------------------------------------------------------------
+
+    async def process_request(self, request: Request) -> None:
+        """Skip a reserved request before it is sent (DESIGN §5, request stage)."""
+        meta = request.meta
+        if INTERNAL in meta:  # our own side fetch
+            new_attempt(meta)
+            return
+        url = request.url
+        if url.startswith(_LOCAL):
+            return
+        shell = self.shell
+        if meta.get("dont_obey_optout"):
+            meta[_STATE] = None
+            meta["optout_decision"] = self._publish(shell.record(bypass(url)), request)
+            self.stats.inc_value("optout/bypassed")
+            return
+        self.stats.inc_value("optout/request_count")
+        page = shell.page(meta.get("optout_page") or _referer(request))
+        today = shell.today()
+        flow = check_request(url, shell.policy, page=page, today=today)
+        pre = await adrive(flow, partial(self._resolve, context=request))
+        if not pre.allowed:
+            raise self._skip(shell.record(pre), request)
+        meta[_STATE] = (pre, page, today)
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        """Drop a reserved response before the spider sees it (DESIGN §5, response stage)."""
+        meta = request.meta
+        if INTERNAL in meta:
+            return response
+        state = meta.pop(_STATE, False)
+        if state is None:  # bypassed: its decision is already in meta
+            return response
+        if state is False:  # not seen at the request stage (data:, file:, an earlier middleware)
+            if request.url.startswith(_LOCAL):
+                return response
+            await self.process_request(request)  # the request stage, now
+            state = meta.pop(_STATE, None)
+            if state is None:
+                return response
+        pre, page, today = state
+        decision = evaluate_response(
+            response.url,
+            response.status,
+            response.headers,
+            response.body,
+            self.shell.policy,
+            pre=pre,
+            page=page,
+            today=today,
+        )
+        decision = self.shell.record(decision)
+        if not decision.allowed:
+            raise self._skip(decision, request)
+        self.stats.inc_value("optout/allowed")
+        meta["optout_decision"] = self._publish(decision, request)
+        return response
+
+    # -- shared steps ----------------------------------------------------------------------------
+
+    async def _fetch(self, need: Need, request: Request) -> Fetched:
+        fetched, status = await fetch(self.crawler, need)
+        self.stats.inc_value(f"optout/fetch/{need.doc}/status/{status}")
+        return fetched
+
+    def _skip(self, decision: Decision, request: Request) -> OptOutIgnoreRequest:
+        """Count, announce and log a skip; return the exception to raise."""
+        code = decision.reasons[0].code if decision.reasons else "unknown"
+        self.stats.inc_value("optout/skipped")
+        self.stats.inc_value(f"optout/skipped/{code}")
+        self._publish(decision, request)
+        logger.debug(
+            "Skipped by opt-out (%(stage)s, %(code)s): %(request)s",
+            {"stage": decision.stage, "code": code, "request": request},
+            extra={"spider": self.crawler.spider},
+        )
+        return OptOutIgnoreRequest(decision)
+
+    def _publish(self, decision: Decision, request: Request) -> Decision:
+        self.crawler.signals.send_catch_log(
+            signal=optout_signals.optout_decision,
+            decision=decision,
+            request=request,
+            spider=self.crawler.spider,
+        )
+        return decision
+
+
+def _referer(request: Request) -> str | None:
+    referer = request.headers.get(b"Referer")
+    return referer.decode("latin-1") if referer else None
+
+
+class Addon:
+    """``ADDONS = {"scrapy_optout.Addon": 0}``: enables :class:`OptOutMiddleware` at 120.
+
+    Every ``OPTOUT_*`` setting keeps its default unless the project sets it (DESIGN §4).
+    """
+
+    def update_settings(self, settings: Any) -> None:
+        """Add the middleware to ``DOWNLOADER_MIDDLEWARES`` unless the project placed it."""
+        settings.setdefault_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", OptOutMiddleware, PRIORITY
+        )

@@ -39,7 +39,16 @@ def main(argv: list[str]) -> int:
 
         running.add_done_callback(done)
     process.start()
-    crawler.stats.get_stats() if crawler.stats else {}
+    spider = crawler.spider
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    outcome = {
+        "responses": sorted(spider.responses) if spider else [],
+        "skipped": {u: d.reasons[0].code for u, d in spider.skipped.items()} if spider else {},
+        "failures": sorted(spider.failures) if spider else [],
+        "stats": {k: v for k, v in stats.items() if k.startswith("optout/")},
+        "errors": errors,
+    }
+    print(json.dumps(outcome))  # noqa: T201 - the test reads it
     return 0
 
 

@@ -57,9 +57,9 @@ def test_scrapy_project_crawls_with_the_addon(tmp_path: Path) -> None:
         site.serve("/photo.jpg", page(body=b"\xff\xd8\xff\xe0", content_type="image/jpeg"))
         log = tmp_path / "audit.jsonl"
         items = tmp_path / "items.jsonl"
+        command = ["crawl", "pages", "-a", f"start={site.url('/')}", "-O", str(items)]
         out = subprocess.run(
-            [sys.executable, "-m", "scrapy", "crawl", "pages", "-a", f"start={site.url('/')}",
-             "-O", str(items), "-s", f"OPTOUT_AUDIT_LOG={log}"],  # fmt: skip
+            [sys.executable, "-m", "scrapy", *command, "-s", f"OPTOUT_AUDIT_LOG={log}"],
             capture_output=True,
             text=True,
             timeout=120,

@@ -1,9 +1,8 @@
 """Throughput of OptOutClient against plain httpx on a local site (issue 3), in one run.
 
-A local site of 10 origins (10 threaded ``http.server`` servers on 127.0.0.1, in a separate process so
-that the servers do not compete with the client for the GIL) serves ~5 KB HTML pages with HTTP/1.1
-keep-alive, a robots.txt that allows everything, and 404 for ``/.well-known/tdmrep.json`` and
-``/ai.txt``. 1,000 pages (100 per origin, origins interleaved) are fetched with:
+The local site of ``bench/localsite.py`` (10 origins of ~5 KB HTML pages, a robots.txt that allows
+everything, 404 for ``/.well-known/tdmrep.json`` and ``/ai.txt``, served from a process of its own).
+1,000 pages (100 per origin, origins interleaved) are fetched with:
 
 * ``plain_sync``: ``httpx.Client``;
 * ``optout_sync``: ``OptOutClient`` with the same settings (a fresh client each run, so the
@@ -23,21 +22,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import shutil
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+from localsite import PAGE, local_site  # bench/localsite.py, beside this file
 
 from scrapy_optout import AsyncOptOutClient, OptOutClient, Policy
 
@@ -45,63 +42,6 @@ ORIGINS = 10
 PAGES_PER_ORIGIN = 100
 CONCURRENCY = 20
 TARGET = 0.9
-ROBOTS = b"User-agent: *\nAllow: /\n"
-
-
-def html_page(size: int = 5 * 1024) -> bytes:
-    """A ~5 KB page with a realistic head (charset, title, a few meta and link tags)."""
-    head = (
-        b'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A page</title>'
-        b'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        b'<meta name="description" content="A page of the benchmark site.">'
-        b'<meta name="robots" content="index, follow">'
-        b'<link rel="stylesheet" href="/static/site.css"></head><body>'
-    )
-    paragraph = b"<p>" + b"Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 6 + b"</p>\n"
-    page = head
-    while len(page) < size:
-        page += paragraph
-    return page[:size] + b"</body></html>"
-
-
-PAGE = html_page()
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as real sites and both clients use
-    disable_nagle_algorithm = True
-
-    def do_GET(self) -> None:
-        if self.path == "/robots.txt":
-            status, body, kind = 200, ROBOTS, "text/plain"
-        elif self.path.startswith("/page/"):
-            status, body, kind = 200, PAGE, "text/html; charset=utf-8"
-        else:  # /.well-known/tdmrep.json, /ai.txt
-            status, body, kind = 404, b"", "text/plain"
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def serve() -> int:
-    """Child process: start the origins, print their ports, serve until stdin closes."""
-    servers = []
-    for _ in range(ORIGINS):
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-    print(json.dumps([s.server_address[1] for s in servers]), flush=True)
-    sys.stdin.read()  # the parent closes our stdin when it is done (or dies)
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-    return 0
 
 
 def page_urls(ports: list[int]) -> list[str]:
@@ -146,17 +86,10 @@ def run_async(urls: list[str], make: Callable[[], httpx.AsyncClient], ours: bool
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        return serve()
-    site = subprocess.Popen(
-        [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
     folder = tempfile.mkdtemp(prefix="bench-client-")
-    try:
-        assert site.stdout is not None
-        ports = json.loads(site.stdout.readline())
+    with local_site(ORIGINS) as ports, contextlib.ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, folder, ignore_errors=True)
         urls = page_urls(ports)
         policy = Policy(user_agent="BenchBot")
         settings = {"timeout": 10.0}
@@ -185,15 +118,6 @@ def main() -> int:
                 rate = variant()
                 if round_:  # round 0 warms up imports, sockets and caches
                     runs[name].append(rate)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-        assert site.stdin is not None
-        site.stdin.close()
-        try:
-            site.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            site.kill()
-            site.wait()
     best = {name: max(rates) for name, rates in runs.items()}
     ratios = {
         "sync": best["optout_sync"] / best["plain_sync"],

@@ -18,7 +18,6 @@ is set on every response that passes.
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Any
 
 from scrapy import Request, Spider, signals
@@ -83,7 +82,7 @@ class OptOutMiddleware:
         except ValueError as exc:
             raise ValueError(named_error(str(exc))) from None
         self.crawler = crawler
-        self.stats = crawler.stats
+        self._count = crawler.stats.inc_value  # bound once: every stats call is per request
         self._resolve = AsyncResolver(self.shell.cache, self._fetch)
         crawler.signals.connect(self._opened, signal=signals.spider_opened)
         crawler.signals.connect(self._closed, signal=signals.spider_closed)
@@ -125,13 +124,13 @@ class OptOutMiddleware:
         if meta.get("dont_obey_optout"):
             meta[_STATE] = None
             meta["optout_decision"] = self._publish(shell.record(bypass(url)), request)
-            self.stats.inc_value("optout/bypassed")
+            self._count("optout/bypassed")
             return
-        self.stats.inc_value("optout/request_count")
+        self._count("optout/request_count")
         page = shell.page(meta.get("optout_page") or _referer(request))
         today = shell.today()
         flow = check_request(url, shell.policy, page=page, today=today)
-        pre = await adrive(flow, partial(self._resolve, context=request))
+        pre = await adrive(flow, self._resolve)
         if not pre.allowed:
             raise self._skip(shell.record(pre), request)
         meta[_STATE] = (pre, page, today)
@@ -155,7 +154,7 @@ class OptOutMiddleware:
         decision = evaluate_response(
             response.url,
             response.status,
-            response.headers,
+            _field_lines(response.headers),
             response.body,
             self.shell.policy,
             pre=pre,
@@ -165,22 +164,22 @@ class OptOutMiddleware:
         decision = self.shell.record(decision)
         if not decision.allowed:
             raise self._skip(decision, request)
-        self.stats.inc_value("optout/allowed")
+        self._count("optout/allowed")
         meta["optout_decision"] = self._publish(decision, request)
         return response
 
     # -- shared steps ----------------------------------------------------------------------------
 
-    async def _fetch(self, need: Need, request: Request) -> Fetched:
+    async def _fetch(self, need: Need, context: object) -> Fetched:
         fetched, status = await fetch(self.crawler, need)
-        self.stats.inc_value(f"optout/fetch/{need.doc}/status/{status}")
+        self._count(f"optout/fetch/{need.doc}/status/{status}")
         return fetched
 
     def _skip(self, decision: Decision, request: Request) -> OptOutIgnoreRequest:
         """Count, announce and log a skip; return the exception to raise."""
         code = decision.reasons[0].code if decision.reasons else "unknown"
-        self.stats.inc_value("optout/skipped")
-        self.stats.inc_value(f"optout/skipped/{code}")
+        self._count("optout/skipped")
+        self._count(f"optout/skipped/{code}")
         self._publish(decision, request)
         logger.debug(
             "Skipped by opt-out (%(stage)s, %(code)s): %(request)s",
@@ -199,9 +198,17 @@ class OptOutMiddleware:
         return decision
 
 
+def _field_lines(headers: Any) -> Any:
+    """Scrapy ``Headers`` as ``(name, [values])`` pairs, read straight from the dict underneath.
+
+    ``Headers.items()`` normalises every key and value again; the stored ones already are.
+    """
+    return list(dict.items(headers)) if isinstance(headers, dict) else headers
+
+
 def _referer(request: Request) -> str | None:
-    referer = request.headers.get(b"Referer")
-    return referer.decode("latin-1") if referer else None
+    values = dict.get(request.headers, b"Referer")  # stored normalised: no second normalising
+    return values[-1].decode("latin-1") if values else None
 
 
 class Addon:

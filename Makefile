@@ -41,6 +41,8 @@ bench: $(BENCH)/.installed
 	$(BENCH)/bin/python bench/core.py
 	$(BENCH)/bin/python bench/robots_corpus.py
 	$(BENCH)/bin/python bench/client.py
+	$(BENCH)/bin/python bench/crawl.py
+	$(BENCH)/bin/python bench/robots_race.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -454,3 +454,19 @@ def test_reactorless_crawl_honours_opt_outs(site: Site, log: Path) -> None:
     assert site.count("/private/x") == 0
     assert outcome["stats"]["optout/skipped"] == 2
     assert [r["action"] for r in read(log)].count("skip") == 2
+
+
+@deferred_f_from_coro_f
+async def test_readme_scrapy_settings_work_as_written(site: Site, log: Path) -> None:
+    """The README's settings.py block, as written, enables the checks."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.DOTALL) if "ADDONS" in b)
+    settings: dict[str, Any] = {}
+    exec(block, {}, settings)  # noqa: S102 - our own README
+    site.serve("/robots.txt", text("User-agent: MyAIBot\nDisallow: /\n"))
+    site.serve("/page", page())
+    crawler = await crawl({**settings, "OPTOUT_AUDIT_LOG": str(log)}, batch=[(site.url("/page"), {})])
+    assert crawler.spider.skipped[site.url("/page")].reasons[0].code == "robots_disallow"
+    assert site.count("/page") == 0

@@ -19,3 +19,17 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     decision = namespace["decision"]
     assert decision.action == "skip"  # type: ignore[attr-defined]
     assert (tmp_path / "optout-audit.jsonl").exists()
+
+
+def test_readme_toml_blocks_are_licence_registers(tmp_path):
+    """Each TOML example is a licence register file that loads as documented."""
+    from scrapy_optout.licences import load_licences
+
+    blocks = re.findall(r"```toml\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    assert blocks
+    for n, block in enumerate(blocks):
+        path = tmp_path / f"licences-{n}.toml"
+        path.write_text(block)
+        licences = load_licences(path)
+        assert licences
+        assert all(entry.licensor and entry.value for entry in licences)

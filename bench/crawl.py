@@ -7,7 +7,8 @@ is crawled, 5,000 pages (250 per origin, origins interleaved), by three variants
 * ``plain``: Scrapy with its defaults and ``ROBOTSTXT_OBEY=False``;
 * ``robotstxt``: the same with ``ROBOTSTXT_OBEY=True`` (Scrapy's RobotsTxtMiddleware);
 * ``optout``: the same with ``ROBOTSTXT_OBEY=False`` and ``ADDONS = {"scrapy_optout.Addon": 0}``,
-  every decision written to a compliance log (the default ``OPTOUT_AUDIT_ALLOWED=True``).
+  every decision written to a compliance log (the default ``OPTOUT_AUDIT_ALLOWED=True``);
+* ``optout_skipsonly``: the same with ``OPTOUT_AUDIT_ALLOWED=False`` (for information).
 
 Each crawl runs in a process of its own (a process has one reactor), on Scrapy's default asyncio
 reactor, ``CONCURRENT_REQUESTS=32``; its time is Scrapy's ``elapsed_time_seconds`` (spider open to
@@ -91,8 +92,8 @@ def crawl(variant: str, ports: list[int], log: str) -> int:
     return 0
 
 
-def run(variant: str, ports: list[int], folder: str, round_: int) -> float:
-    """One crawl in a child process; its pages per second."""
+def run(variant: str, ports: list[int], folder: str, round_: int) -> tuple[float, float]:
+    """One crawl in a child process; its pages per second and CPU microseconds per page."""
     log = f"{folder}/audit-{round_}.jsonl"
     done = subprocess.run(
         [sys.executable, __file__, "--crawl", variant, "--ports", json.dumps(ports), "--log", log],
@@ -103,7 +104,7 @@ def run(variant: str, ports: list[int], folder: str, round_: int) -> float:
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     pages = ORIGINS * PAGES_PER_ORIGIN
     assert outcome["pages"] == pages, (variant, outcome, done.stderr[-2000:])
-    return pages / float(outcome["elapsed"])
+    return pages / float(outcome["elapsed"]), 1e6 * float(outcome["cpu"]) / pages
 
 
 def main() -> int:
@@ -116,11 +117,15 @@ def main() -> int:
     if args.crawl:
         return crawl(args.crawl, json.loads(args.ports), args.log)
     runs: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
     with local_site(ORIGINS) as ports, tempfile.TemporaryDirectory() as folder:
         for round_ in range(args.rounds):
             for name in VARIANTS:
-                runs[name].append(run(name, ports, folder, round_))
+                rate, micros = run(name, ports, folder, round_)
+                runs[name].append(rate)
+                cpu[name].append(micros)
     best = {name: max(rates) for name, rates in runs.items()}
+    least_cpu = {name: min(values) for name, values in cpu.items()}
     ratios = {
         "optout/plain": best["optout"] / best["plain"],
         "optout/robotstxt": best["optout"] / best["robotstxt"],
@@ -129,9 +134,10 @@ def main() -> int:
         f"{ORIGINS * PAGES_PER_ORIGIN} pages over {ORIGINS} origins, best of {args.rounds} "
         f"interleaved rounds, CONCURRENT_REQUESTS={COMMON['CONCURRENT_REQUESTS']}"
     )
-    print(f"{'variant':<12}{'pages/s':>10}   all rounds")
+    print(f"{'variant':<18}{'pages/s':>9}{'CPU us/page':>13}   all rounds (pages/s)")
     for name, rate in best.items():
-        print(f"{name:<12}{rate:>10,.0f}   {', '.join(f'{r:,.0f}' for r in runs[name])}")
+        rounds = ", ".join(f"{r:,.0f}" for r in runs[name])
+        print(f"{name:<18}{rate:>9,.0f}{least_cpu[name]:>13,.0f}   {rounds}")
     for name, ratio in ratios.items():
         verdict = f"  (target >= {TARGET}: {'meets' if ratio >= TARGET else 'MISSES'})"
         print(f"ratio {name:<18}{ratio:>6.3f}{verdict if name == 'optout/robotstxt' else ''}")
@@ -144,6 +150,7 @@ def main() -> int:
         "rounds": args.rounds,
         "pages_per_second": {name: round(rate, 1) for name, rate in best.items()},
         "all_rounds": {name: [round(r, 1) for r in rates] for name, rates in runs.items()},
+        "cpu_us_per_page": {name: round(value, 1) for name, value in least_cpu.items()},
         "ratios": {name: round(ratio, 3) for name, ratio in ratios.items()},
         "target": TARGET,
     }

@@ -23,18 +23,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import os
-import platform
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
-from pathlib import Path
 
 import httpx
 from localsite import PAGE, local_site  # bench/localsite.py, beside this file
+from record import save
 
 from scrapy_optout import AsyncOptOutClient, OptOutClient, Policy
 
@@ -124,8 +120,10 @@ def main() -> int:
         "sync_with_log": best["optout_sync_log"] / best["plain_sync"],
         "async": best["optout_async"] / best["plain_async"],
     }
-    print(f"{len(urls)} pages over {ORIGINS} origins, ~{len(PAGE) // 1024} KB each, "
-          f"best of {args.rounds} interleaved rounds; async concurrency {CONCURRENCY}")
+    print(
+        f"{len(urls)} pages over {ORIGINS} origins, ~{len(PAGE) // 1024} KB each, "
+        f"best of {args.rounds} interleaved rounds; async concurrency {CONCURRENCY}"
+    )
     print(f"{'variant':<20}{'pages/s':>10}")
     for name, rate in best.items():
         print(f"{name:<20}{rate:>10,.0f}")
@@ -138,28 +136,28 @@ def main() -> int:
     for name, micros in overhead.items():
         print(f"added time per page {name:<13}{micros:>6.0f} us")
     for name, ratio in ratios.items():
-        verdict = "" if name == "sync_with_log" else (
-            "  meets" if ratio >= TARGET else "  MISSES") + f" target >= {TARGET}"
+        verdict = (
+            ""
+            if name == "sync_with_log"
+            else ("  meets" if ratio >= TARGET else "  MISSES") + f" target >= {TARGET}"
+        )
         print(f"ratio ours / plain {name:<14}{ratio:>6.3f}{verdict}")
-    results = {
-        "machine": f"{platform.machine()} {platform.python_implementation()} "
-        f"{platform.python_version()}, {os.cpu_count()} CPUs",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "httpx": httpx.__version__,
-        "pages": len(urls),
-        "origins": ORIGINS,
-        "page_bytes": len(PAGE),
-        "async_concurrency": CONCURRENCY,
-        "rounds": args.rounds,
-        "pages_per_second": {name: round(rate, 1) for name, rate in best.items()},
-        "all_rounds": {name: [round(r, 1) for r in rates] for name, rates in runs.items()},
-        "ratios": {name: round(ratio, 3) for name, ratio in ratios.items()},
-        "added_us_per_page": {name: round(micros, 1) for name, micros in overhead.items()},
-        "target": TARGET,
-    }
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "client.json").write_text(json.dumps(results, indent=2) + "\n")
+    save(
+        "client",
+        {
+            "httpx": httpx.__version__,
+            "pages": len(urls),
+            "origins": ORIGINS,
+            "page_bytes": len(PAGE),
+            "async_concurrency": CONCURRENCY,
+            "rounds": args.rounds,
+            "pages_per_second": {name: round(rate, 1) for name, rate in best.items()},
+            "all_rounds": {name: [round(r, 1) for r in rates] for name, rates in runs.items()},
+            "ratios": {name: round(ratio, 3) for name, ratio in ratios.items()},
+            "added_us_per_page": {name: round(micros, 1) for name, micros in overhead.items()},
+            "target": TARGET,
+        },
+    )
     return 0
 
 

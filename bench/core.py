@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
-import platform
 import sys
 import timeit
-from datetime import datetime, timezone
-from pathlib import Path
+
+from record import save  # bench/record.py, beside this file
 
 from scrapy_optout import Policy, evaluate_response
 from scrapy_optout._core.documents import Document, document_from_fetch
@@ -107,12 +105,7 @@ def main() -> int:
         "html_30kb": lambda: evaluate_response(url, 200, HEADERS, page, policy),
         "request_warm": warm_request_stage(policy),
     }
-    results: dict[str, object] = {
-        "machine": f"{platform.machine()} {platform.python_implementation()} "
-        f"{platform.python_version()}",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "page_bytes": len(page),
-    }
+    results: dict[str, object] = {"page_bytes": len(page)}
     timings = {name: per_call(fn) for name, fn in ours.items()}
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # it prints about a missing API key
@@ -147,9 +140,7 @@ def main() -> int:
         print(f"target {name} <= {limit * 1e6:.0f} us: {verdict}")
     results["us_per_decision"] = {k: round(v * 1e6, 3) for k, v in timings.items()}
     results["ratios"] = {k: round(v, 3) for k, v in ratios.items()}
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "core.json").write_text(json.dumps(results, indent=2) + "\n")
+    save("core", results)
     return 0
 
 

@@ -23,17 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from localsite import local_site  # bench/localsite.py, beside this file
+from record import save
 
 ORIGINS = 20
 PAGES_PER_ORIGIN = 250
@@ -141,22 +138,19 @@ def main() -> int:
     for name, ratio in ratios.items():
         verdict = f"  (target >= {TARGET}: {'meets' if ratio >= TARGET else 'MISSES'})"
         print(f"ratio {name:<18}{ratio:>6.3f}{verdict if name == 'optout/robotstxt' else ''}")
-    results = {
-        "machine": f"{platform.machine()} {platform.python_implementation()} "
-        f"{platform.python_version()}, {os.cpu_count()} CPUs",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "pages": ORIGINS * PAGES_PER_ORIGIN,
-        "origins": ORIGINS,
-        "rounds": args.rounds,
-        "pages_per_second": {name: round(rate, 1) for name, rate in best.items()},
-        "all_rounds": {name: [round(r, 1) for r in rates] for name, rates in runs.items()},
-        "cpu_us_per_page": {name: round(value, 1) for name, value in least_cpu.items()},
-        "ratios": {name: round(ratio, 3) for name, ratio in ratios.items()},
-        "target": TARGET,
-    }
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "crawl.json").write_text(json.dumps(results, indent=2) + "\n")
+    save(
+        "crawl",
+        {
+            "pages": ORIGINS * PAGES_PER_ORIGIN,
+            "origins": ORIGINS,
+            "rounds": args.rounds,
+            "pages_per_second": {name: round(rate, 1) for name, rate in best.items()},
+            "all_rounds": {name: [round(r, 1) for r in rates] for name, rates in runs.items()},
+            "cpu_us_per_page": {name: round(value, 1) for name, value in least_cpu.items()},
+            "ratios": {name: round(ratio, 3) for name, ratio in ratios.items()},
+            "target": TARGET,
+        },
+    )
     return 0
 
 

@@ -12,14 +12,14 @@ Run: ``python bench/robots_race.py`` (``make bench`` runs it). Writes ``bench/re
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
+
+from record import save  # bench/record.py, beside this file
 
 STARTS = 40
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -100,9 +100,7 @@ def main() -> int:
     print(f"{STARTS} start URLs disallowed by robots.txt, CONCURRENT_REQUESTS=32, one fresh origin")
     for variant, count in results.items():
         print(f"{variant:<22} forbidden pages requested from the server: {count}")
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "robots_race.json").write_text(json.dumps(results, indent=2) + "\n")
+    save("robots_race", {"start_urls": STARTS, "forbidden_pages_requested": results})
     return 0
 
 

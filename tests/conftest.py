@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from scrapy_optout import Policy
+from tests.httpsite import Site, serve_site
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,3 +44,15 @@ def make_policy() -> Callable[..., Policy]:
         return Policy(**overrides)
 
     return make
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    """A fresh local origin."""
+    yield from serve_site()
+
+
+@pytest.fixture
+def other() -> Iterator[Site]:
+    """A second fresh local origin."""
+    yield from serve_site()

@@ -48,25 +48,12 @@ from tests.httpsite import (
     page,
     redirect,
     request_extensions,
-    serve_site,
     slow_body,
     stalled_robots,
     status,
     text,
     trickled_robots,
 )
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    """A fresh local origin."""
-    yield from serve_site()
-
-
-@pytest.fixture
-def other() -> Iterator[Site]:
-    """A second fresh local origin."""
-    yield from serve_site()
 
 
 def policy(**overrides: Any) -> Policy:

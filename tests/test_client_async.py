@@ -45,7 +45,6 @@ from tests.httpsite import (
     page,
     redirect,
     request_extensions,
-    serve_site,
     slow_body,
     stalled_robots,
     status,
@@ -60,18 +59,6 @@ pytestmark = pytest.mark.anyio
 def anyio_backend() -> str:
     """Run the async tests on asyncio (what httpx's AsyncHTTPTransport uses by default)."""
     return "asyncio"
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    """A fresh local origin."""
-    yield from serve_site()
-
-
-@pytest.fixture
-def other() -> Iterator[Site]:
-    """A second fresh local origin."""
-    yield from serve_site()
 
 
 def policy(**overrides: Any) -> Policy:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +30,11 @@ from tests.httpsite import (
     html,
     install,
     page,
-    serve_site,
     text,
     url_of,
 )
 
 pytestmark = pytest.mark.crawl
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    """A fresh local origin."""
-    yield from serve_site()
-
-
-@pytest.fixture
-def other() -> Iterator[Site]:
-    """A second fresh local origin."""
-    yield from serve_site()
 
 
 @pytest.fixture
@@ -470,3 +456,21 @@ async def test_readme_scrapy_settings_work_as_written(site: Site, log: Path) -> 
     crawler = await crawl({**settings, "OPTOUT_AUDIT_LOG": str(log)}, batch=[(site.url("/page"), {})])
     assert crawler.spider.skipped[site.url("/page")].reasons[0].code == "robots_disallow"
     assert site.count("/page") == 0
+
+
+@deferred_f_from_coro_f
+async def test_one_debug_line_per_skip(
+    site: Site, log: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each skip is one DEBUG line on the scrapy_optout logger, naming its stage and code."""
+    site.serve("/robots.txt", text(DISALLOW_PRIVATE))
+    site.serve("/noai", page(("X-Robots-Tag", "noai")))
+    site.serve("/ok", page())
+    batch = [(site.url(p), {}) for p in ("/private/a", "/private/b", "/noai", "/ok")]
+    with caplog.at_level(logging.DEBUG, logger="scrapy_optout"):
+        await crawl({"OPTOUT_AUDIT_LOG": str(log)}, batch=batch)
+    lines = [r.getMessage() for r in caplog.records if r.name == "scrapy_optout"]
+    skips = [line for line in lines if line.startswith("Skipped by opt-out")]
+    assert len(skips) == 3
+    assert sum("(request, robots_disallow)" in line for line in skips) == 2
+    assert sum("(response, noai_header)" in line and "/noai" in line for line in skips) == 1

@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from scrapy_optout.audit.record import evidence_hex, follows, parse_line
+from scrapy_optout.audit.segments import open_segment, segments
 
 MAX_LINE = 64 * 1024 * 1024
 """Longest line read (bytes). A record is a few KiB at most (header values are capped at 64 KiB,
@@ -145,10 +146,12 @@ class VerifyResult:
 
     Attributes:
         ok: the whole log is intact (and, if checked, every cited evidence file is present and right).
-        records: intact records read (before the first bad line).
-        first_bad_line: 1-based number of the first bad line, or None.
-        problem: what is wrong, e.g. ``"line 7: hash mismatch"``, or None when ok.
+        records: intact records read (before the first bad line), over every segment.
+        first_bad_line: 1-based number of the first bad line in its file, or None.
+        problem: what is wrong, e.g. ``"line 7: hash mismatch"`` (``"LOG.2.gz: line 7: ..."`` in a
+            rotated segment), or None when ok.
         repaired_tails: number of intact records that carry ``repaired`` (torn tails cut by the writer).
+        segment: for a rotated log, the file the first bad line is in; else None.
     """
 
     ok: bool
@@ -156,6 +159,11 @@ class VerifyResult:
     first_bad_line: int | None
     problem: str | None
     repaired_tails: int
+    segment: str | None = None
+
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(bytes_read, bytes_in_all)`` while :func:`verify` reads (for a progress bar)."""
 
 
 def _file_digest(path: str) -> str | None:
@@ -202,82 +210,131 @@ def _evidence_problem(
     return None
 
 
-def verify(path: str | os.PathLike[str], *, check_evidence: bool = True) -> VerifyResult:
-    """Check the whole log at *path*; never raises on a bad or unreadable file.
+def verify(
+    path: str | os.PathLike[str],
+    *,
+    check_evidence: bool = True,
+    progress: Progress | None = None,
+) -> VerifyResult:
+    """Check the whole log at *path*, its rotated segments first; never raises on a bad file.
 
     A missing file is not ok; an empty file is ok with 0 records. A last line without its newline is
-    reported (a torn tail: reopening the log with the writer repairs it).
+    reported (a torn tail: reopening the log with the writer repairs it); in a closed segment it is
+    damage. *progress*, if given, is told how far the reading has come.
     """
     name = os.fspath(path)
+    files = segments(name)
+    rotated = len(files) > 1
     folder = name + ".evidence"
     records = repaired = 0
     previous: dict[str, Any] | None = None
     good: set[str] = set()
     bad: dict[str, str] = {}
+    sizes = [_size(f) for f in files]
+    total, done = sum(sizes), 0
 
-    def fail(line: int, problem: str) -> VerifyResult:
-        return VerifyResult(False, records, line, f"line {line}: {problem}", repaired)
+    def fail(file: str, line: int, problem: str) -> VerifyResult:
+        if not rotated:
+            return VerifyResult(False, records, line, f"line {line}: {problem}", repaired)
+        where = f"{os.path.basename(file)}: line {line}: {problem}"
+        return VerifyResult(False, records, line, where, repaired, file)
 
-    try:
-        f = open(name, "rb")  # noqa: SIM115 - opened here to tell a missing file from others
-    except FileNotFoundError:
+    if not rotated and not os.path.exists(name):
         return VerifyResult(False, 0, None, f"{name}: no such file", 0)
-    except OSError as exc:
-        return VerifyResult(False, 0, None, f"{name}: cannot read ({exc.strerror})", 0)
-    line = 0
-    with f:
-        while True:
-            try:
-                raw = f.readline(MAX_LINE + 1)
-            except OSError as exc:
-                return VerifyResult(False, records, None, f"{name}: read error ({exc})", repaired)
-            if not raw:
+    for index, file in enumerate(files):
+        current = index == len(files) - 1
+        try:
+            f = open_segment(file)
+        except FileNotFoundError:
+            if current:  # rotated and not reopened yet: the chain ends with the last segment
                 break
-            line += 1
-            if len(raw) > MAX_LINE:
-                return fail(line, f"longer than {MAX_LINE} bytes")
-            if not raw.endswith(b"\n"):
-                return fail(
-                    line, "no newline at the end (a torn tail; reopening the log repairs it)"
-                )
-            record, problem = parse_line(raw)
-            if record is None:
-                return fail(line, str(problem))
-            problem = follows(record, previous, line)
-            if problem is None and check_evidence:
-                problem = _evidence_problem(record, folder, good, bad)
-            if problem is not None:
-                return fail(line, problem)
-            records += 1
-            if "repaired" in record:
-                repaired += 1
-            previous = record
+            return VerifyResult(False, records, None, f"{file}: no such file", repaired, file)
+        except OSError as exc:
+            return VerifyResult(False, records, None, f"{file}: cannot read ({exc})", repaired, file)
+        line = 0
+        with f:
+            raw_file = getattr(f, "fileobj", f)  # a gzip segment: progress in compressed bytes
+            while True:
+                try:
+                    raw = f.readline(MAX_LINE + 1)
+                except (OSError, EOFError) as exc:
+                    return fail(file, line + 1, f"read error ({exc})")
+                if not raw:
+                    break
+                line += 1
+                if progress is not None and line % 4096 == 0:
+                    progress(done + raw_file.tell(), total)
+                if len(raw) > MAX_LINE:
+                    return fail(file, line, f"longer than {MAX_LINE} bytes")
+                if not raw.endswith(b"\n"):
+                    return fail(file, line, _NO_NEWLINE if current else _CUT_SEGMENT)
+                record, problem = parse_line(raw)
+                if record is None:
+                    return fail(file, line, str(problem))
+                problem = follows(record, previous, line)
+                if problem is None and check_evidence:
+                    problem = _evidence_problem(record, folder, good, bad)
+                if problem is not None:
+                    return fail(file, line, problem)
+                records += 1
+                if "repaired" in record:
+                    repaired += 1
+                previous = record
+        done += sizes[index]
+        if progress is not None:
+            progress(done, total)
     return VerifyResult(True, records, None, None, repaired)
 
 
+_NO_NEWLINE = "no newline at the end (a torn tail; reopening the log repairs it)"
+_CUT_SEGMENT = "no newline at the end of a closed segment (cut short)"
+
+
+def _size(file: str) -> int:
+    try:
+        return os.path.getsize(file)
+    except OSError:
+        return 0
+
+
 def read(path: str | os.PathLike[str]) -> Iterator[dict[str, object]]:
-    """Yield the records of the log at *path* in order, streaming (constant memory).
+    """Yield the records of the log at *path* in order, its rotated segments first (streaming).
 
     Does not check hashes (that is :func:`verify`). A last line without its newline (a torn tail) is
     not yielded.
 
     Raises:
-        FileNotFoundError: no such file.
+        FileNotFoundError: no such file (and no rotated segment).
         ValueError: a line (other than a torn last line) is not a JSON object, or is too long.
     """
     name = os.fspath(path)
-    with open(name, "rb") as f:
-        line = 0
-        while raw := f.readline(MAX_LINE + 1):
-            line += 1
-            if len(raw) > MAX_LINE:
-                raise ValueError(f"{name}: line {line}: longer than {MAX_LINE} bytes")
-            if not raw.endswith(b"\n"):
-                return  # a torn tail: the writer cuts it on reopening
-            try:
-                record = json.loads(raw.decode("utf-8"))
-            except (ValueError, RecursionError):
-                raise ValueError(f"{name}: line {line}: not JSON") from None
-            if type(record) is not dict:  # json.loads makes plain dicts; a bad line, not a bad call
-                raise ValueError(f"{name}: line {line}: not a JSON object")
-            yield record
+    files = segments(name)
+    if len(files) == 1 and not os.path.exists(name):
+        raise FileNotFoundError(f"{name}: no such file")
+    for index, file in enumerate(files):
+        current = index == len(files) - 1
+        try:
+            f = open_segment(file)
+        except FileNotFoundError:
+            if current:
+                return
+            raise
+        with f:
+            yield from _records(f, file)
+
+
+def _records(f: BinaryIO, name: str) -> Iterator[dict[str, object]]:
+    line = 0
+    while raw := f.readline(MAX_LINE + 1):
+        line += 1
+        if len(raw) > MAX_LINE:
+            raise ValueError(f"{name}: line {line}: longer than {MAX_LINE} bytes")
+        if not raw.endswith(b"\n"):
+            return  # a torn tail: the writer cuts it on reopening
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError):
+            raise ValueError(f"{name}: line {line}: not JSON") from None
+        if type(record) is not dict:  # json.loads makes plain dicts; a bad line, not a bad call
+            raise ValueError(f"{name}: line {line}: not a JSON object")
+        yield record

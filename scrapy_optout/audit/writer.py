@@ -28,6 +28,7 @@ from scrapy_optout.audit.record import (
     decision_to_fields,
     evidence_hex,
 )
+from scrapy_optout.audit.rotation import MIN_ROTATE_BYTES, Compressor, last_closed_record, shift
 from scrapy_optout.audit.verify import read_at, read_tail
 
 if TYPE_CHECKING:
@@ -87,6 +88,9 @@ class AuditWriter:
         run: the run id; a fresh ``uuid4`` hex by default.
         clock: gives the current time; ``datetime.now(timezone.utc)`` by default.
         fsync: also fsync each line (and each evidence file) when written.
+        rotate_bytes: close the segment once it holds this many bytes (at least
+            :data:`~scrapy_optout.audit.rotation.MIN_ROTATE_BYTES`), compress it to ``LOG.1.gz`` and
+            go on in a new ``LOG``, the chain continuing (``rotation.py``); None: never.
     """
 
     def __init__(
@@ -99,7 +103,15 @@ class AuditWriter:
         run: str | None = None,
         clock: Callable[[], datetime] | None = None,
         fsync: bool = False,
+        rotate_bytes: int | None = None,
     ) -> None:
+        if rotate_bytes is not None and rotate_bytes < MIN_ROTATE_BYTES:
+            raise ValueError(
+                f"rotate_bytes: must be at least {MIN_ROTATE_BYTES}, got {rotate_bytes}"
+            )
+        self._rotate_bytes = rotate_bytes
+        self._compressor = Compressor()
+        self._size = 0
         self._path = os.fspath(path)
         self._agent = agent
         self._purpose = purpose
@@ -161,10 +173,14 @@ class AuditWriter:
                 f"{self._path}: line {tail.bad_line}: {tail.problem}; only a torn last line is "
                 "repaired, so this log is not reopened (run verify)"
             )
-        if tail.last is not None:
-            self._seq, self._prev = tail.last["seq"], tail.last["hash"]
+        last = tail.last
+        if last is None and tail.cut == 0:  # a new segment: go on from the last closed one
+            last = last_closed_record(self._path)
+        if last is not None:
+            self._seq, self._prev = int(str(last["seq"])), str(last["hash"])
         if tail.cut < tail.size:
             self._cut_tail(fd, tail.cut, tail.size)
+        self._size = tail.cut
 
     def _cut_tail(self, fd: int, cut: int, size: int) -> None:
         """Save the torn bytes to ``<log>.torn`` (appended, synced), then cut them off the log."""
@@ -282,8 +298,32 @@ class AuditWriter:
             self._seq += 1
             self._prev = digest
             self._repaired = None
+            self._size += len(line)
+            if self._rotate_bytes is not None and self._size >= self._rotate_bytes:
+                try:
+                    self._rotate()
+                except BaseException as exc:  # the segments may be half renamed: write no more
+                    self._broken = type(exc).__name__
+                    raise
         record["hash"] = digest
         return record
+
+    def _rotate(self) -> None:
+        """Close this segment, renumber the closed ones, start a new one (under the lock)."""
+        self._compressor.wait()  # the previous segment's compression: its name must not move
+        shift(self._path)
+        closed = f"{self._path}.1"
+        os.replace(self._path, closed)  # our descriptor follows the file; so does its lock
+        fd = os.open(self._path, _O_FLAGS, 0o644)
+        try:
+            self._take_lock(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        old, self._fd, self._size = self._fd, fd, 0
+        if old is not None:
+            os.close(old)
+        self._compressor.start(closed, fsync=self._fsync)
 
     def close(self) -> None:
         """Close the log (and release it for another writer). Closing twice is harmless."""
@@ -291,6 +331,7 @@ class AuditWriter:
             if self._fd is not None:
                 fd, self._fd = self._fd, None
                 os.close(fd)
+        self._compressor.wait()
 
     def __enter__(self) -> Self:
         return self

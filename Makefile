@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/mypy scrapy_optout
 
 test: lint
+	bash scripts/install-chromium.sh  # the report's browser test needs Debian's chromium
 	$(BIN)/pytest -q
 
 demo: $(STAMP)

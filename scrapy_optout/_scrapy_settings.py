@@ -33,6 +33,7 @@ _FIELD_SETTINGS = {
     "licences": "OPTOUT_LICENCES",
     "audit_log": "OPTOUT_AUDIT_LOG",
     "audit_allowed": "OPTOUT_AUDIT_ALLOWED",
+    "audit_rotate_bytes": "OPTOUT_AUDIT_ROTATE_BYTES",
     "cache_ttl": "OPTOUT_CACHE_TTL",
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -87,6 +88,9 @@ def read_settings(settings: Mapping[str, Any]) -> OptOutSettings:
     agents = settings.get("OPTOUT_AI_AGENTS")
     if agents is not None:
         values["ai_agents"] = _agents(agents)
+    rotate = settings.get("OPTOUT_AUDIT_ROTATE_BYTES")
+    if rotate is not None and rotate != "":
+        values["audit_rotate_bytes"] = _whole(rotate, "OPTOUT_AUDIT_ROTATE_BYTES")
     registry = settings.get("OPTOUT_REGISTRY")
     if registry:
         values["registry"] = str(registry)
@@ -170,6 +174,15 @@ def _number(settings: Mapping[str, Any], name: str, default: float) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name}: expected a number of seconds, got {value!r}") from None
+
+
+def _whole(value: Any, name: str) -> int:
+    """A whole number of bytes (an int, or its digits as the command line gives them)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise ValueError(f"{name}: expected a whole number of bytes, got {value!r}")
 
 
 def _names(value: Any, name: str) -> frozenset[str]:

@@ -94,6 +94,7 @@ class Shell:
                     agent=self.policy.user_agent,
                     purpose=self.policy.purpose,
                     policy=self.policy.digest,
+                    rotate_bytes=self.policy.audit_rotate_bytes,
                 )
             return self._writer
 

@@ -272,17 +272,25 @@ def add_check(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.set_defaults(handler=run_check)
 
 
+def _add_log(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .cli_log import add_log
+
+    add_log(subparsers)
+
+
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     add_check,
+    _add_log,
 )
-"""The functions that add each subcommand (``log`` and ``registry`` will join ``check``)."""
+"""The functions that add each subcommand (``registry`` will join ``check`` and ``log``)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``scrapy-optout`` parser with every subcommand of :data:`SUBCOMMANDS`."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Honour creators' AI-training and TDM opt-outs: check URLs live.",
+        description="Honour creators' AI-training and TDM opt-outs: check URLs live, and review "
+        "compliance logs.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -351,6 +352,8 @@ async def test_log_is_opened_at_spider_open_and_closed_at_spider_close(log: Path
         ("OPTOUT_LICENCES", "/nonexistent/licences.toml"),
         ("OPTOUT_REGISTRY", "registry.sqlite"),
         ("OPTOUT_CACHE_URL", "redis://127.0.0.1:6379/0"),
+        ("OPTOUT_AUDIT_ROTATE_BYTES", "1000"),
+        ("OPTOUT_AUDIT_ROTATE_BYTES", "large"),
         ("OPTOUT_USER_AGENT", "   "),
     ],
 )
@@ -474,3 +477,17 @@ async def test_one_debug_line_per_skip(
     assert len(skips) == 3
     assert sum("(request, robots_disallow)" in line for line in skips) == 2
     assert sum("(response, noai_header)" in line and "/noai" in line for line in skips) == 1
+
+
+@deferred_f_from_coro_f
+async def test_log_rotates_when_the_setting_says(site: Site, log: Path) -> None:
+    """OPTOUT_AUDIT_ROTATE_BYTES rotates the crawl's log; the segments verify as one chain."""
+    site.serve(re.compile(r"/page/\d+"), page())
+    batch = [(site.url(f"/page/{i}"), {}) for i in range(250)]
+    settings = {"OPTOUT_AUDIT_LOG": str(log), "OPTOUT_AUDIT_ROTATE_BYTES": "65536"}
+    crawler = await crawl(settings, batch=batch)
+    assert len(crawler.spider.responses) == 250
+    assert (log.parent / (log.name + ".1.gz")).exists()
+    result = verify(log)
+    assert result.ok
+    assert result.records == 250

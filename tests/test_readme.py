@@ -19,6 +19,24 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     decision = namespace["decision"]
     assert decision.action == "skip"  # type: ignore[attr-defined]
     assert (tmp_path / "optout-audit.jsonl").exists()
+    _run_log_commands(tmp_path)
+
+
+def _run_log_commands(folder: Path) -> None:
+    """The README's ``scrapy-optout log`` lines, run on the log its Python examples wrote."""
+    import shlex
+
+    from scrapy_optout.cli import main
+
+    block = next(
+        b for b in re.findall(r"```sh\n(.*?)```", README.read_text(), flags=re.DOTALL)
+        if "scrapy-optout log" in b
+    )  # fmt: skip
+    for line in block.splitlines():
+        command = shlex.split(line.split("#", 1)[0].replace("[--json]", ""))
+        assert command[0] == "scrapy-optout"
+        assert main(command[1:]) == 0, line  # the examples decided on example.org: all found
+    assert (folder / "report.html").exists()
 
 
 def test_readme_toml_blocks_are_licence_registers(tmp_path):

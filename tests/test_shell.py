@@ -64,3 +64,17 @@ def test_registry_is_refused_until_backends_exist(make_policy):
     """A policy naming a registry is refused with a ValueError naming the setting."""
     with pytest.raises(ValueError, match=r"^registry:"):
         Shell(make_policy(registry="reg.sqlite"))
+
+
+def test_log_rotates_as_the_policy_says(make_policy, tmp_path):
+    """audit_rotate_bytes reaches the writer: the log rotates, and reads as one chain."""
+    from scrapy_optout.audit import read, verify
+
+    log = tmp_path / "a.jsonl"
+    shell = Shell(make_policy(audit_log=str(log), audit_rotate_bytes=65_536))
+    for _ in range(400):
+        shell.record(decision("skip"))
+    shell.close()
+    assert (tmp_path / "a.jsonl.1.gz").exists()
+    assert verify(log).ok
+    assert len(list(read(log))) == 400

@@ -26,6 +26,9 @@ ON_UNAVAILABLE = frozenset({"skip", "allow"})
 SCOPES = frozenset({"domain", "host", "prefix", "url"})
 DEFAULT_HEAD_SCAN_BYTES = 1_048_576
 MIN_HEAD_SCAN_BYTES = 65_536
+MIN_ROTATE_BYTES = 65_536
+"""The smallest log segment (``audit_rotate_bytes``); the writer checks the same bound."""
+_UNSET_NOT_DIGESTED = frozenset({"audit_rotate_bytes"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +95,8 @@ class Policy:
         licences: the operator's licence register entries.
         audit_log: compliance log path (used by the shells).
         audit_allowed: also log allowed decisions (skips are always logged).
+        audit_rotate_bytes: rotate the compliance log when its segment reaches this size (at
+            least 64 KiB): closed segments are gzipped, the chain goes on; None: never.
         cache_ttl: seconds a fetched origin document is trusted (RFC 9309 §2.4: at most a day is
             advised for robots.txt).
         head_scan_bytes: how much of an HTML body the head scan reads (at least 64 KiB).
@@ -108,6 +113,7 @@ class Policy:
     licences: tuple[Licence, ...] = ()
     audit_log: str | None = None
     audit_allowed: bool = True
+    audit_rotate_bytes: int | None = None
     cache_ttl: float = 86400.0
     head_scan_bytes: int = DEFAULT_HEAD_SCAN_BYTES
     token: str = field(init=False, repr=False)
@@ -169,6 +175,14 @@ class Policy:
             set_(self, "audit_log", str(raw.audit_log))
         if not isinstance(raw.audit_allowed, bool):
             raise ValueError("audit_allowed: must be True or False")
+        rotate = raw.audit_rotate_bytes
+        if rotate is not None and (
+            isinstance(rotate, bool) or not isinstance(rotate, int) or rotate < MIN_ROTATE_BYTES
+        ):
+            raise ValueError(
+                f"audit_rotate_bytes: expected a size of at least {MIN_ROTATE_BYTES} bytes, "
+                f"or None, got {rotate!r}"
+            )
         if isinstance(raw.cache_ttl, bool) or not isinstance(raw.cache_ttl, int | float):
             raise ValueError(f"cache_ttl: expected seconds, got {raw.cache_ttl!r}")
         if not 0 < raw.cache_ttl <= 30 * 86400:
@@ -191,8 +205,8 @@ class Policy:
     def _canonical_digest(self) -> str:
         values: dict[str, object] = {}
         for f in fields(self):
-            if not f.init:
-                continue
+            if not f.init or (f.name in _UNSET_NOT_DIGESTED and getattr(self, f.name) is None):
+                continue  # fields added later: unset, they leave earlier policies' digests alone
             value = getattr(self, f.name)
             if isinstance(value, frozenset):
                 value = sorted(value)

@@ -1,4 +1,4 @@
-"""The compliance log (DESIGN §7): a hash-chained JSON Lines writer, a reader and a verifier.
+"""The compliance log (DESIGN §7): a hash-chained JSON Lines writer, reader, verifier and summary.
 
 Importing this package stays light: no scrapy, httpx, twisted or asyncio.
 """
@@ -11,16 +11,19 @@ from scrapy_optout.audit.record import (
     decision_to_fields,
     record_hash,
 )
+from scrapy_optout.audit.summary import Summary, summarize
 from scrapy_optout.audit.verify import VerifyResult, read, verify
 from scrapy_optout.audit.writer import AuditWriter
 
 __all__ = (
     "ZERO_HASH",
     "AuditWriter",
+    "Summary",
     "VerifyResult",
     "canonical_json",
     "decision_to_fields",
     "read",
     "record_hash",
+    "summarize",
     "verify",
 )

@@ -18,11 +18,11 @@ import re
 import shutil
 import threading
 
+from scrapy_optout._core.policy import MIN_ROTATE_BYTES
 from scrapy_optout.audit.record import parse_line
 from scrapy_optout.audit.segments import COMPRESSED, open_segment, segments
 
-MIN_ROTATE_BYTES = 64 * 1024
-"""The smallest segment size accepted (smaller ones would rotate on almost every record)."""
+__all__ = ["MIN_ROTATE_BYTES", "Compressor", "compress", "last_closed_record", "shift"]
 
 _NUMBER = re.compile(r"\.([1-9][0-9]*)(\.gz)?$")
 

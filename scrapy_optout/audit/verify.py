@@ -2,8 +2,8 @@
 
 :func:`verify` checks every line on its own (JSON, shape, ``hash``), its link to the line before
 (``seq`` + 1 and ``prev``), and, optionally, the evidence files it cites (DESIGN §5.1, §7). It stops
-at the first bad line and names it. :func:`read_tail` is the writer's view on reopening: only the
-last lines, read backwards from the end.
+at the first bad line and names it. A large log is cut into pieces of whole lines checked by
+several processes, whose ends are then joined: the verdict is the one a single pass gives.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from scrapy_optout.audit.record import evidence_hex, follows, parse_line
+from scrapy_optout.audit.record import ZERO_HASH, evidence_hex, follows, parse_line
 from scrapy_optout.audit.segments import open_segment, segments
 
 MAX_LINE = 64 * 1024 * 1024
@@ -23,121 +23,6 @@ MAX_LINE = 64 * 1024 * 1024
 DESIGN §5.2); the cap keeps memory bounded on a hostile file."""
 
 _BLOCK = 1024 * 1024
-_TAIL_BLOCK = 64 * 1024  # read backwards from the end in blocks this size
-
-
-def read_at(fd: int, offset: int, size: int) -> bytes:
-    """Read up to *size* bytes of the open file *fd* from *offset* (fewer only at its end)."""
-    os.lseek(fd, offset, os.SEEK_SET)
-    chunks = []
-    while size > 0:
-        chunk = os.read(fd, min(size, _BLOCK))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def _newlines_before(fd: int, end: int, count: int) -> list[int]:
-    """Offsets of the last *count* newline bytes before *end*, latest first, reading backwards.
-
-    One block at a time, none kept: a huge torn tail costs time, not memory, and the log is never
-    read whole (audit brief).
-    """
-    found: list[int] = []
-    pos = end
-    while pos > 0 and len(found) < count:
-        start = max(0, pos - _TAIL_BLOCK)
-        block = read_at(fd, start, pos - start)
-        i = len(block)
-        while len(found) < count:
-            i = block.rfind(b"\n", 0, i)
-            if i < 0:
-                break
-            found.append(start + i)
-        pos = start
-    return found
-
-
-def _line_number(fd: int, offset: int) -> int:
-    """1-based number of the line starting at *offset* (streams the file: only on the error path)."""
-    newlines = pos = 0
-    while pos < offset:
-        block = read_at(fd, pos, min(_BLOCK, offset - pos))
-        if not block:
-            break
-        newlines += block.count(b"\n")
-        pos += len(block)
-    return newlines + 1
-
-
-@dataclass(frozen=True, slots=True)
-class Tail:
-    """The end of a log, as the writer needs it to continue the chain (see :func:`read_tail`).
-
-    Attributes:
-        size: the file's size.
-        cut: where the torn last line starts (``size`` when the last line is intact).
-        last: the last intact record before ``cut``, or None when no record is kept.
-        bad_line: the 1-based number of a damaged line before the tail, or None.
-        problem: what is wrong with that line, or None.
-    """
-
-    size: int
-    cut: int
-    last: dict[str, Any] | None
-    bad_line: int | None = None
-    problem: str | None = None
-
-
-def read_tail(fd: int) -> Tail:
-    """Find the last intact record of the log open as *fd*, and a torn last line after it.
-
-    The last line is torn when it has no newline, is not JSON, or its own hash does not check (a
-    crash; DESIGN §7). Only that one line may be cut. The line kept before it must be intact and
-    continue the line before it (itself intact); otherwise the damage is not a torn tail and is
-    reported in ``problem``. Reads only the last lines, from the end backwards.
-    """
-    size = os.lseek(fd, 0, os.SEEK_END)
-    # 4 newlines bound the last 3 complete lines: the last one and the two it is checked against.
-    # Everything after the last newline is a fragment of a torn write.
-    nls = _newlines_before(fd, size, 4)
-    count = len(nls) if len(nls) < 4 else 3
-    # (start, end) of complete lines, latest first; with fewer than 4 newlines the earliest one
-    # starts the file.
-    spans = [(nls[i + 1] + 1 if i + 1 < len(nls) else 0, nls[i] + 1) for i in range(count)]
-    parsed: list[tuple[dict[str, Any] | None, str | None]] = []
-
-    def check(i: int) -> tuple[dict[str, Any] | None, str | None]:
-        while len(parsed) <= i:
-            start, end = spans[len(parsed)]
-            parsed.append(parse_line(read_at(fd, start, end - start)))
-        return parsed[i]
-
-    def damaged(i: int, problem: str | None) -> Tail:
-        return Tail(size, size, None, _line_number(fd, spans[i][0]), str(problem))
-
-    cut, kept = size, 0
-    tail_start = nls[0] + 1 if nls else 0
-    if tail_start < size:
-        cut = tail_start  # no newline at the end: a torn write
-    elif spans and check(0)[0] is None:
-        cut, kept = spans[0][0], 1  # the last line is not a record by itself: torn
-    if kept >= len(spans):
-        return Tail(size, cut, None)  # nothing before the torn line
-    record, problem = check(kept)
-    if record is None:
-        return damaged(kept, problem)
-    before: dict[str, Any] | None = None
-    if kept + 1 < len(spans):  # else the kept line is the first of the file
-        before, problem = check(kept + 1)
-        if before is None:
-            return damaged(kept + 1, problem)
-    if follows(record, before, 0) is not None:
-        line = _line_number(fd, spans[kept][0])
-        return Tail(size, size, None, line, follows(record, before, line))
-    return Tail(size, cut, record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,80 +95,209 @@ def _evidence_problem(
     return None
 
 
+PARALLEL_BYTES = 64 * 1024 * 1024
+"""A log at least this large is verified by several processes, one per CPU (each a piece)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """Whole lines of one file to check: bytes [start, end) (``end`` None: to the end)."""
+
+    file: str
+    start: int
+    end: int | None
+    last: bool  # the end of the log's current segment: a torn last line is a torn tail
+    closing: bool  # the end of a file
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What checking one piece found: its lines, records, ends, and its first bad line."""
+
+    lines: int
+    records: int
+    repaired: int
+    first: tuple[int, str] | None  # (seq, prev) of its first record
+    last: tuple[int, str] | None  # (seq, hash) of its last intact record
+    bad: tuple[int, str] | None  # (line in the piece, problem)
+    size: int  # bytes read (for progress)
+
+
+def _check_piece(
+    piece: _Piece, check_evidence: bool, folder: str, progress: Progress | None = None
+) -> _Outcome:
+    """Check every line of *piece* on its own and against the one before it in the piece.
+
+    Its first record's link to what comes before is the caller's to check. Never raises.
+    """
+    good: set[str] = set()
+    bad: dict[str, str] = {}
+    lines = records = repaired = 0
+    first: tuple[int, str] | None = None
+    previous: dict[str, Any] | None = None
+
+    def outcome(problem: str | None = None, line: int = 0) -> _Outcome:
+        last = (previous["seq"], previous["hash"]) if previous is not None else None
+        failure = (line, problem) if problem is not None else None
+        return _Outcome(lines, records, repaired, first, last, failure, consumed)
+
+    consumed = 0
+    try:
+        f = open_segment(piece.file)
+    except OSError as exc:
+        return outcome(f"cannot read ({exc})", 1)
+    with f:
+        raw_file: Any = getattr(f, "fileobj", f)  # a gzip segment: progress in compressed bytes
+        if piece.start:
+            f.seek(piece.start)
+        position, end = piece.start, piece.end  # in the file's bytes (uncompressed for gzip)
+        while end is None or position < end:
+            try:
+                raw = f.readline(MAX_LINE + 1)
+            except (OSError, EOFError) as exc:
+                return outcome(f"read error ({exc})", lines + 1)
+            if not raw:
+                break
+            lines += 1
+            position += len(raw)
+            if progress is not None and lines % 4096 == 0:
+                progress(raw_file.tell() - piece.start, 0)
+            if len(raw) > MAX_LINE:
+                return outcome(f"longer than {MAX_LINE} bytes", lines)
+            if not raw.endswith(b"\n"):
+                return outcome(_NO_NEWLINE if piece.last else _CUT_SEGMENT, lines)
+            record, problem = parse_line(raw)
+            if record is None:
+                return outcome(str(problem), lines)
+            if previous is None:
+                first = (record["seq"], record["prev"])
+            elif record["seq"] != previous["seq"] + 1 or record["prev"] != previous["hash"]:
+                return outcome(str(follows(record, previous, lines)), lines)
+            if check_evidence and record["reasons"]:
+                problem = _evidence_problem(record, folder, good, bad)
+                if problem is not None:
+                    return outcome(problem, lines)
+            records += 1
+            if "repaired" in record:
+                repaired += 1
+            previous = record
+        consumed = raw_file.tell() - piece.start
+    return outcome()
+
+
+def _pieces(files: list[str], sizes: list[int], workers: int) -> list[_Piece]:
+    """Split the log into pieces of whole lines: a gzip segment whole, a plain file in *workers*."""
+    pieces: list[_Piece] = []
+    for index, (file, size) in enumerate(zip(files, sizes, strict=True)):
+        last = index == len(files) - 1
+        cuts = [0]
+        if workers > 1 and not file.endswith(".gz") and size:
+            cuts += _line_starts(file, [size * k // workers for k in range(1, workers)])
+        cuts = sorted(set(cuts))
+        for k, start in enumerate(cuts):
+            end = cuts[k + 1] if k + 1 < len(cuts) else None
+            pieces.append(_Piece(file, start, end, last and end is None, end is None))
+    return pieces
+
+
+def _line_starts(file: str, offsets: list[int]) -> list[int]:
+    """For each offset, where the next line of *file* starts (its end when none does)."""
+    starts = []
+    with open(file, "rb") as f:
+        for offset in offsets:
+            f.seek(offset)
+            f.readline(MAX_LINE + 1)
+            starts.append(f.tell())
+    return starts
+
+
 def verify(
     path: str | os.PathLike[str],
     *,
     check_evidence: bool = True,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> VerifyResult:
     """Check the whole log at *path*, its rotated segments first; never raises on a bad file.
 
     A missing file is not ok; an empty file is ok with 0 records. A last line without its newline is
     reported (a torn tail: reopening the log with the writer repairs it); in a closed segment it is
-    damage. *progress*, if given, is told how far the reading has come.
+    damage. *progress*, if given, is told how far the reading has come. With *workers* > 1 the log
+    is cut into pieces read by that many processes; by default a log of at least
+    :data:`PARALLEL_BYTES` is, one process per CPU. The verdict is the same either way.
     """
     name = os.fspath(path)
     files = segments(name)
     rotated = len(files) > 1
-    folder = name + ".evidence"
-    records = repaired = 0
-    previous: dict[str, Any] | None = None
-    good: set[str] = set()
-    bad: dict[str, str] = {}
-    sizes = [_size(f) for f in files]
-    total, done = sum(sizes), 0
-
-    def fail(file: str, line: int, problem: str) -> VerifyResult:
-        if not rotated:
-            return VerifyResult(False, records, line, f"line {line}: {problem}", repaired)
-        where = f"{os.path.basename(file)}: line {line}: {problem}"
-        return VerifyResult(False, records, line, where, repaired, file)
-
     if not rotated and not os.path.exists(name):
         return VerifyResult(False, 0, None, f"{name}: no such file", 0)
-    for index, file in enumerate(files):
-        current = index == len(files) - 1
-        try:
-            f = open_segment(file)
-        except FileNotFoundError:
-            if current:  # rotated and not reopened yet: the chain ends with the last segment
-                break
-            return VerifyResult(False, records, None, f"{file}: no such file", repaired, file)
-        except OSError as exc:
-            return VerifyResult(False, records, None, f"{file}: cannot read ({exc})", repaired, file)
-        line = 0
-        with f:
-            raw_file = getattr(f, "fileobj", f)  # a gzip segment: progress in compressed bytes
-            while True:
-                try:
-                    raw = f.readline(MAX_LINE + 1)
-                except (OSError, EOFError) as exc:
-                    return fail(file, line + 1, f"read error ({exc})")
-                if not raw:
-                    break
-                line += 1
-                if progress is not None and line % 4096 == 0:
-                    progress(done + raw_file.tell(), total)
-                if len(raw) > MAX_LINE:
-                    return fail(file, line, f"longer than {MAX_LINE} bytes")
-                if not raw.endswith(b"\n"):
-                    return fail(file, line, _NO_NEWLINE if current else _CUT_SEGMENT)
-                record, problem = parse_line(raw)
-                if record is None:
-                    return fail(file, line, str(problem))
-                problem = follows(record, previous, line)
-                if problem is None and check_evidence:
-                    problem = _evidence_problem(record, folder, good, bad)
-                if problem is not None:
-                    return fail(file, line, problem)
-                records += 1
-                if "repaired" in record:
-                    repaired += 1
-                previous = record
-        done += sizes[index]
+    if rotated and not os.path.exists(name):
+        files = files[:-1]  # rotated and not reopened yet: the chain ends with the last segment
+    sizes = [_size(f) for f in files]
+    total = sum(sizes)
+    if workers is None:
+        workers = os.cpu_count() or 1 if total >= PARALLEL_BYTES else 1
+    pieces = _pieces(files, sizes, workers)
+    folder = name + ".evidence"
+    if workers > 1 and len(pieces) > 1:
+        outcomes: Iterator[_Outcome] = _in_processes(pieces, check_evidence, folder, workers)
+    else:
+        outcomes = _in_order(pieces, check_evidence, folder, progress, total)
+    records = repaired = done = 0
+    previous: dict[str, Any] | None = None
+    line_base = 0  # lines of the current file before the current piece
+    for piece, outcome in zip(pieces, outcomes, strict=False):
+        where = f"{os.path.basename(piece.file)}: " if rotated else ""
+        segment = piece.file if rotated else None
+        if outcome.first is not None:  # its first record must continue the chain so far
+            seq, prev = outcome.first
+            record = {"seq": seq, "prev": prev}
+            if seq != records + 1 or prev != (previous["hash"] if previous else ZERO_HASH):
+                line = line_base + 1
+                problem = f"{where}line {line}: {follows(record, previous, line)}"
+                return VerifyResult(False, records, line, problem, repaired, segment)
+        if outcome.bad is not None:
+            line = line_base + outcome.bad[0]
+            problem = f"{where}line {line}: {outcome.bad[1]}"
+            return VerifyResult(False, records + outcome.records, line, problem,
+                                repaired + outcome.repaired, segment)  # fmt: skip
+        records += outcome.records
+        repaired += outcome.repaired
+        if outcome.last is not None:
+            previous = {"seq": outcome.last[0], "hash": outcome.last[1]}
+        line_base = 0 if piece.closing else line_base + outcome.lines
+        done += outcome.size
         if progress is not None:
-            progress(done, total)
+            progress(done if piece is not pieces[-1] else total, total)
     return VerifyResult(True, records, None, None, repaired)
+
+
+def _in_order(
+    pieces: list[_Piece], check_evidence: bool, folder: str, progress: Progress | None, total: int
+) -> Iterator[_Outcome]:
+    """Check the pieces one after the other, in this process."""
+    done = 0
+    for piece in pieces:
+        report = None if progress is None else (lambda n, _t, base=done: progress(base + n, total))
+        outcome = _check_piece(piece, check_evidence, folder, report)
+        done += outcome.size
+        yield outcome
+        if outcome.bad is not None:
+            return
+
+
+def _in_processes(
+    pieces: list[_Piece], check_evidence: bool, folder: str, workers: int
+) -> Iterator[_Outcome]:
+    """Check the pieces in *workers* processes (spawned: safe beside threads), in order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        jobs = [pool.submit(_check_piece, piece, check_evidence, folder) for piece in pieces]
+        for job in jobs:
+            yield job.result()
 
 
 _NO_NEWLINE = "no newline at the end (a torn tail; reopening the log repairs it)"

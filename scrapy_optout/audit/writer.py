@@ -29,7 +29,7 @@ from scrapy_optout.audit.record import (
     evidence_hex,
 )
 from scrapy_optout.audit.rotation import MIN_ROTATE_BYTES, Compressor, last_closed_record, shift
-from scrapy_optout.audit.verify import read_at, read_tail
+from scrapy_optout.audit.tail import read_at, read_tail
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self is Python 3.11+; the package supports 3.10

@@ -353,3 +353,52 @@ def test_parse_line_never_raises_on_partial_records(fields: dict[str, None]) -> 
     record, problem = parse_line(json.dumps(fields).encode())
     assert record is None
     assert isinstance(problem, str)
+
+
+def _general(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """parse_line without its fast path for the writer's own lines."""
+    from scrapy_optout.audit import record as module
+
+    fast = module._canonical_line
+    module._canonical_line = lambda raw: None  # type: ignore[assignment]
+    try:
+        return parse_line(raw)
+    finally:
+        module._canonical_line = fast
+
+
+def _writer_line(decision: Decision, seq: int) -> bytes:
+    record: dict[str, Any] = {
+        "v": 1, "seq": seq, "ts": "2026-11-29T10:00:00.000000Z", "run": "r", "agent": "A",
+        "purpose": "train-ai", **decision_to_fields(decision), "policy": "p", "prev": HEX,
+    }  # fmt: skip
+    text = canonical_json(record)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return f'{text[:-1]},"hash":"{digest}"}}\n'.encode()
+
+
+@given(
+    decision=_decisions,
+    seq=st.integers(1, 10**9),
+    edit=st.one_of(
+        st.none(),
+        st.tuples(st.integers(0, 2000), st.binary(min_size=0, max_size=3)),
+        st.sampled_from(["spaces", "duplicate", "hash-sorted", "nan"]),
+    ),
+)
+def test_fast_path_gives_the_general_verdict(decision: Decision, seq: int, edit: Any) -> None:
+    """For writer lines and every kind of edit, the fast path answers as the general path does."""
+    raw = _writer_line(decision, seq)
+    if isinstance(edit, tuple):
+        at = edit[0] % len(raw)
+        raw = raw[:at] + edit[1] + raw[at + 1 :]
+    elif edit == "spaces":
+        raw = raw.replace(b'":', b'": ', 1)
+    elif edit == "duplicate":
+        raw = raw.replace(b'{"action":', b'{"action":"allow","action":', 1)
+    elif edit == "hash-sorted":  # the same record, the hash key where sorting puts it
+        record = json.loads(raw)
+        raw = (canonical_json(record) + "\n").encode()
+    elif edit == "nan":
+        raw = raw.replace(b'"seq":', b'"x":NaN,"seq":', 1)
+    assert parse_line(raw) == _general(raw)

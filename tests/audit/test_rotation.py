@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ POLICY = "ab" * 32
 
 def decision(i: int) -> Decision:
     detail = "Disallow: /private " + "x" * 200  # ~500-byte records: a segment holds ~130
-    reason = Reason("robots_disallow", "robots", "https://e.org/robots.txt", detail, None, ROBOTS.digest)
+    reason = Reason(
+        "robots_disallow", "robots", "https://e.org/robots.txt", detail, None, ROBOTS.digest
+    )
     return Decision(
         f"https://e.org/private/{i}", False, "skip", "request", (reason,), evidence=(ROBOTS,)
     )
@@ -166,3 +169,50 @@ def test_progress_is_reported_up_to_the_whole(tmp_path: Path) -> None:
     total = sum(os.path.getsize(f) for f in segments(log))
     assert seen[-1] == (total, total)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def _damaged_copies(log: Path) -> Iterator[Path]:
+    """The log, and copies of it with one line edited, dropped, swapped or cut."""
+    lines = log.read_bytes().splitlines(keepends=True)
+    yield log
+    n = len(lines)
+    variants = {
+        "edit": [
+            *lines[: n // 2],
+            lines[n // 2].replace(b"private", b"Private"),
+            *lines[n // 2 + 1 :],
+        ],
+        "drop": lines[: n // 2] + lines[n // 2 + 1 :],
+        "swap": [*lines[: n // 3], lines[n // 3 + 1], lines[n // 3], *lines[n // 3 + 2 :]],
+        "cut": [*lines[:-1], lines[-1][:-5]],
+        "first": [lines[0].replace(b'"seq":1', b'"seq":2'), *lines[1:]],
+    }
+    for name, content in variants.items():
+        copy = log.parent / f"{name}-{log.name}"
+        copy.write_bytes(b"".join(content))
+        yield copy
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_pieces_in_processes_give_the_single_pass_verdict(tmp_path: Path, workers: int) -> None:
+    """Verified in pieces by several processes, every log (intact or damaged) gets the same verdict."""
+    log = tmp_path / "audit.jsonl"
+    write(log, 600, rotate=None)
+    verdicts = set()
+    for copy in _damaged_copies(log):  # the copies have no evidence folder: not checked
+        single = verify(copy, workers=1, check_evidence=False)
+        assert verify(copy, workers=workers, check_evidence=False) == single, copy.name
+        verdicts.add(single.problem)
+    assert len(verdicts) == 6  # intact, and five different faults found
+
+
+def test_rotated_log_in_pieces_gives_the_single_pass_verdict(tmp_path: Path) -> None:
+    """Segments and pieces of the current file together: the verdict of one pass, damage found."""
+    log = tmp_path / "audit.jsonl"
+    write(log, 1000)
+    assert verify(log, workers=2) == verify(log, workers=1)
+    assert verify(log, workers=2).ok
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[:3] + lines[4:]))
+    assert not verify(log, workers=2).ok
+    assert verify(log, workers=2) == verify(log, workers=1)

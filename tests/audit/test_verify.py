@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from scrapy_optout._core.models import Decision, Evidence, Reason
 from scrapy_optout.audit import AuditWriter, VerifyResult, read, record_hash, verify
-from scrapy_optout.audit.verify import Tail, read_tail
+from scrapy_optout.audit.tail import Tail, read_tail
 
 # The package re-exports the function verify(), which hides the submodule of the same name.
 verify_module = importlib.import_module("scrapy_optout.audit.verify")

@@ -53,6 +53,9 @@ def test_user_agent_is_required():
         ({"licences": [{"scope": "domain"}]}, "licences"),
         ({"registry": ""}, "registry"),
         ({"audit_allowed": None}, "audit_allowed"),
+        ({"audit_rotate_bytes": 1000}, "audit_rotate_bytes"),
+        ({"audit_rotate_bytes": "1MB"}, "audit_rotate_bytes"),
+        ({"audit_rotate_bytes": True}, "audit_rotate_bytes"),
     ],
 )
 def test_bad_values_raise_value_error_naming_the_field(kwargs, field):
@@ -93,3 +96,12 @@ def test_policy_is_frozen():
     policy = Policy(user_agent="MyAIBot")
     with pytest.raises(AttributeError):
         policy.purpose = "search"  # type: ignore[misc]
+
+
+def test_rotation_leaves_digests_of_policies_without_it_alone():
+    """audit_rotate_bytes unset keeps the digest policies had before it existed; set, it counts."""
+    plain = Policy(user_agent="MyAIBot")
+    assert plain.digest == Policy(user_agent="MyAIBot", audit_rotate_bytes=None).digest
+    rotated = Policy(user_agent="MyAIBot", audit_rotate_bytes=1 << 20)
+    assert rotated.digest != plain.digest
+    assert rotated != plain

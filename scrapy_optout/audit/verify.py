@@ -289,14 +289,18 @@ def _in_order(
 def _in_processes(
     pieces: list[_Piece], check_evidence: bool, folder: str, workers: int
 ) -> Iterator[_Outcome]:
-    """Check the pieces in *workers* processes (spawned: safe beside threads), in order."""
+    """Check the pieces in *workers* processes, in order.
+
+    This process takes the first piece; spawned ones (safe beside threads) take the others.
+    """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        jobs = [pool.submit(_check_piece, piece, check_evidence, folder) for piece in pieces]
-        for job in jobs:
+    with ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
+        rest = [pool.submit(_check_piece, piece, check_evidence, folder) for piece in pieces[1:]]
+        yield _check_piece(pieces[0], check_evidence, folder)
+        for job in rest:
             yield job.result()
 
 

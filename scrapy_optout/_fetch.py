@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -24,6 +25,8 @@ from ._core.robots import MAX_ROBOTS_BYTES
 CAPS = {Doc.ROBOTS: MAX_ROBOTS_BYTES, Doc.TDMREP: 2 * 1024 * 1024, Doc.AI_TXT: 2 * 1024 * 1024,
         Doc.LICENCE: 2 * 1024 * 1024, Doc.REGISTRY: 8 * 1024 * 1024}  # fmt: skip
 MAX_DEADLINE = 30.0
+Post = tuple[bytes, Mapping[str, str]]
+"""A POST's body and its own headers (``Content-Type``...), for registry queries."""
 
 
 def deadline_for(request: httpx.Request) -> float:
@@ -93,10 +96,15 @@ class BodyReader:
         return b"".join(self.parts)
 
 
-def _side_request(url: str, user_agent: str, seconds: float) -> httpx.Request:
+def _side_request(url: str, user_agent: str, seconds: float, post: Post | None) -> httpx.Request:
     timeout = {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
     headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate", "Accept": "*/*"}
-    return httpx.Request("GET", url, headers=headers, extensions={"timeout": timeout})
+    if post is None:
+        return httpx.Request("GET", url, headers=headers, extensions={"timeout": timeout})
+    body, extra = post
+    return httpx.Request(
+        "POST", url, headers={**headers, **extra}, content=body, extensions={"timeout": timeout}
+    )
 
 
 def _next_hop(need: Need, response: httpx.Response, url: str) -> str | Fetched | None:
@@ -122,8 +130,18 @@ def _finish(need: Need, url: str, response: httpx.Response, reader: BodyReader) 
     )
 
 
-def fetch(transport: httpx.BaseTransport, need: Need, user_agent: str, seconds: float) -> Fetched:
-    """Fetch *need* through a sync transport (never raises on remote failure)."""
+def fetch(
+    transport: httpx.BaseTransport,
+    need: Need,
+    user_agent: str,
+    seconds: float,
+    post: Post | None = None,
+) -> Fetched:
+    """Fetch *need* through a sync transport (never raises on remote failure).
+
+    With *post*, the request is a POST of that body with those headers (a registry query), and
+    a redirect is the answer itself: a query is not re-sent elsewhere.
+    """
     end = time.monotonic() + seconds
     url = need.url
     for _ in range(MAX_REDIRECTS + 1):
@@ -131,11 +149,11 @@ def fetch(transport: httpx.BaseTransport, need: Need, user_agent: str, seconds: 
         if remaining <= 0:
             return Fetched(url=need.url, status=0, error="timeout")
         try:
-            response = transport.handle_request(_side_request(url, user_agent, remaining))
+            response = transport.handle_request(_side_request(url, user_agent, remaining, post))
         except (httpx.HTTPError, OSError, ValueError) as exc:
             return _failure(need, exc)
         try:
-            hop = _next_hop(need, response, url)
+            hop = None if post is not None else _next_hop(need, response, url)
             if isinstance(hop, Fetched):
                 return hop
             if hop is not None:
@@ -156,9 +174,13 @@ def fetch(transport: httpx.BaseTransport, need: Need, user_agent: str, seconds: 
 
 
 async def afetch(
-    transport: httpx.AsyncBaseTransport, need: Need, user_agent: str, seconds: float
+    transport: httpx.AsyncBaseTransport,
+    need: Need,
+    user_agent: str,
+    seconds: float,
+    post: Post | None = None,
 ) -> Fetched:
-    """Fetch *need* through an async transport (never raises on remote failure)."""
+    """Fetch *need* through an async transport (never raises on remote failure); see :func:`fetch`."""
     end = time.monotonic() + seconds
     url = need.url
     for _ in range(MAX_REDIRECTS + 1):
@@ -167,12 +189,12 @@ async def afetch(
             return Fetched(url=need.url, status=0, error="timeout")
         try:
             response = await transport.handle_async_request(
-                _side_request(url, user_agent, remaining)
+                _side_request(url, user_agent, remaining, post)
             )
         except (httpx.HTTPError, OSError, ValueError) as exc:
             return _failure(need, exc)
         try:
-            hop = _next_hop(need, response, url)
+            hop = None if post is not None else _next_hop(need, response, url)
             if isinstance(hop, Fetched):
                 return hop
             if hop is not None:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ._core.documents import Document, State, document_from_fetch
+from ._core.documents import Document, State, document_from_fetch, registry_document
 from ._core.models import Doc, Fetched, Need
 from ._core.policy import Policy
 from .cache.memory import CacheEntry, MemoryStore
@@ -73,6 +73,14 @@ class DocumentCache:
         return document
 
 
+def _no_registry(need: Need, context: Any) -> Document:
+    return registry_document(None, source=need.url, detail="no registry backend")
+
+
+async def _ano_registry(need: Need, context: Any) -> Document:
+    return _no_registry(need, context)
+
+
 class _Flight:
     """One fetch in progress, and the document it produced."""
 
@@ -91,16 +99,26 @@ class Resolver:
         fetch: ``fetch(need, context)`` fetches a document; *context* is what the caller passed
             for the request that needs it (the shells pass the request, whose timeout bounds the
             fetch), so that concurrent requests never share per-request state.
+        registry: ``registry(need, context)`` answers a registry need (per URL, not per origin:
+            the registry backend batches and caches its own answers).
     """
 
-    def __init__(self, cache: DocumentCache, fetch: Callable[[Need, Any], Fetched]) -> None:
+    def __init__(
+        self,
+        cache: DocumentCache,
+        fetch: Callable[[Need, Any], Fetched],
+        registry: Callable[[Need, Any], Document] | None = None,
+    ) -> None:
         self.cache = cache
         self.fetch = fetch
+        self.registry = registry or _no_registry
         self._flights: dict[tuple[str, str], _Flight] = {}
         self._guard = threading.Lock()
 
     def __call__(self, need: Need, context: Any = None) -> Document:
         """Return the document *need* asks for (fetched, if need be, with *context*)."""
+        if need.doc == Doc.REGISTRY:
+            return self.registry(need, context)
         key = (need.doc, need.origin)
         while True:
             # DocumentCache.cached, inlined: this runs for every document of every request.
@@ -129,20 +147,26 @@ class Resolver:
 class AsyncResolver:
     """Answers needs for an async shell: cache first, then one fetch per key across tasks.
 
-    Arguments as for :class:`Resolver`, *fetch* being a coroutine function.
+    Arguments as for :class:`Resolver`, *fetch* and *registry* being coroutine functions.
     """
 
     def __init__(
-        self, cache: DocumentCache, fetch: Callable[[Need, Any], Awaitable[Fetched]]
+        self,
+        cache: DocumentCache,
+        fetch: Callable[[Need, Any], Awaitable[Fetched]],
+        registry: Callable[[Need, Any], Awaitable[Document]] | None = None,
     ) -> None:
         self.cache = cache
         self.fetch = fetch
+        self.registry = registry or _ano_registry
         self._flights: dict[tuple[str, str], _Flight] = {}
 
     async def __call__(self, need: Need, context: Any = None) -> Document:
         """Return the document *need* asks for (fetched, if need be, with *context*)."""
         import anyio
 
+        if need.doc == Doc.REGISTRY:
+            return await self.registry(need, context)
         key = (need.doc, need.origin)
         while True:
             entry = self.cache.store.get(key, self.cache.clock())

@@ -30,6 +30,7 @@ _FIELD_SETTINGS = {
     "ai_agents": "OPTOUT_AI_AGENTS",
     "on_unavailable": "OPTOUT_ON_UNAVAILABLE",
     "registry": "OPTOUT_REGISTRY",
+    "registry_hashed": "OPTOUT_REGISTRY_HASHED",
     "licences": "OPTOUT_LICENCES",
     "audit_log": "OPTOUT_AUDIT_LOG",
     "audit_allowed": "OPTOUT_AUDIT_ALLOWED",
@@ -94,6 +95,7 @@ def read_settings(settings: Mapping[str, Any]) -> OptOutSettings:
     registry = settings.get("OPTOUT_REGISTRY")
     if registry:
         values["registry"] = str(registry)
+    values["registry_hashed"] = _bool(settings, "OPTOUT_REGISTRY_HASHED", default=False)
     licences = settings.get("OPTOUT_LICENCES")
     if licences:
         values["licences"] = load_licences(str(licences), setting="OPTOUT_LICENCES")

@@ -13,11 +13,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, datetime, timezone
 
-from ._core.models import Decision
+from ._core.documents import Document, registry_document
+from ._core.models import Decision, Need
 from ._core.policy import Policy
 from ._resolve import DocumentCache
 from .audit.writer import AuditWriter
 from .cache.memory import MemoryStore
+from .registry import answer_document, open_registry
 
 MAX_PAGES = 10_000
 """Pages whose noai/noimageai are remembered for their images (the oldest are forgotten first)."""
@@ -30,6 +32,10 @@ class Shell:
         policy: the crawl's policy.
         store: the document store (a fresh in-memory one by default).
         clock: monotonic seconds, for page lifetimes.
+        registry_status: called with the HTTP status of each registry request (stats).
+
+    Raises:
+        ValueError: the policy's registry cannot be opened.
     """
 
     def __init__(
@@ -37,14 +43,10 @@ class Shell:
         policy: Policy,
         store: MemoryStore | None = None,
         clock: Callable[[], float] = time.monotonic,
+        registry_status: Callable[[int], object] | None = None,
     ) -> None:
-        if policy.registry is not None:
-            # The registry backends (issue 6) are not part of this release: refuse rather than
-            # run without the registry the operator asked for.
-            raise ValueError(
-                f"registry: registry backends are not available yet ({policy.registry!r})"
-            )
         self.policy = policy
+        self.registry = open_registry(policy, on_status=registry_status)
         self.cache = DocumentCache(policy, store, clock)
         self.clock = clock
         self._pages: OrderedDict[str, tuple[Decision, float]] = OrderedDict()
@@ -98,10 +100,32 @@ class Shell:
                 )
             return self._writer
 
+    def registry_answer(self, need: Need, seconds: float) -> Document:
+        """The registry's answer about ``need.url``, waiting at most *seconds*."""
+        backend = self.registry
+        if backend is None:  # not asked for when no registry is open (engine: policy.checks)
+            return registry_document(None, source=need.url, detail="no registry is open")
+        return answer_document(backend.lookup(need.url, seconds), backend)
+
+    async def aregistry_answer(self, need: Need, seconds: float) -> Document:
+        """The async twin of :meth:`registry_answer`."""
+        backend = self.registry
+        if backend is None:
+            return registry_document(None, source=need.url, detail="no registry is open")
+        return answer_document(await backend.alookup(need.url, seconds), backend)
+
     def close(self) -> None:
-        """Close the compliance log (idempotent)."""
+        """Close the compliance log and the registry's sync side (idempotent)."""
         with self._lock:
             self._closed = True
             writer, self._writer = self._writer, None
         if writer is not None:
             writer.close()
+        if self.registry is not None:
+            self.registry.close()
+
+    async def aclose(self) -> None:
+        """:meth:`close`, and the registry's async side."""
+        self.close()
+        if self.registry is not None:
+            await self.registry.aclose()

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from ._core.documents import Document
 from ._core.engine import check_request, evaluate_response
 from ._core.headers import SignalHeaders, read_signal_headers
 from ._core.models import Decision, Fetched, Need
@@ -149,11 +150,14 @@ class OptOutTransport(httpx.BaseTransport):
             next_transport if next_transport is not None else httpx.HTTPTransport()
         )
         self.shell = shell
-        self._resolve = Resolver(shell.cache, self._fetch)
+        self._resolve = Resolver(shell.cache, self._fetch, self._registry)
 
     def _fetch(self, need: Need, request: httpx.Request) -> Fetched:
         """Fetch a side document for *request*, within its timeout (DESIGN §5.2)."""
         return fetch(self.next_transport, need, self.shell.policy.user_agent, deadline_for(request))
+
+    def _registry(self, need: Need, request: httpx.Request) -> Document:
+        return self.shell.registry_answer(need, deadline_for(request))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Check, send (or refuse), check the response; see the module docstring."""
@@ -196,7 +200,7 @@ class OptOutTransport(httpx.BaseTransport):
         return _handed_on(response, decision, stream)
 
     def close(self) -> None:
-        """Close the wrapped transport and the compliance log."""
+        """Close the wrapped transport, the compliance log and the registry client."""
         self.next_transport.close()
         self.shell.close()
 
@@ -219,12 +223,15 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
             next_transport if next_transport is not None else httpx.AsyncHTTPTransport()
         )
         self.shell = shell
-        self._resolve = AsyncResolver(shell.cache, self._fetch)
+        self._resolve = AsyncResolver(shell.cache, self._fetch, self._registry)
 
     async def _fetch(self, need: Need, request: httpx.Request) -> Fetched:
         """Fetch a side document for *request*, within its timeout (DESIGN §5.2)."""
         user_agent = self.shell.policy.user_agent
         return await afetch(self.next_transport, need, user_agent, deadline_for(request))
+
+    async def _registry(self, need: Need, request: httpx.Request) -> Document:
+        return await self.shell.aregistry_answer(need, deadline_for(request))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Check, send (or refuse), check the response; see the module docstring."""
@@ -267,9 +274,9 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
         return _handed_on(response, decision, stream)
 
     async def aclose(self) -> None:
-        """Close the wrapped transport and the compliance log."""
+        """Close the wrapped transport, the compliance log and the registry client."""
         await self.next_transport.aclose()
-        self.shell.close()
+        await self.shell.aclose()
 
 
 class OptOutClient(httpx.Client):

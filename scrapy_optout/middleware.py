@@ -25,6 +25,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
 from . import signals as optout_signals
+from ._core.documents import Document
 from ._core.engine import check_request, evaluate_response
 from ._core.models import Decision, Fetched, Need
 from ._core.rules import bypass
@@ -77,13 +78,15 @@ class OptOutMiddleware:
     def __init__(self, crawler: Any) -> None:
         config = read_settings(crawler.settings)
         _require_asyncio()
-        try:
-            self.shell = Shell(config.policy)
-        except ValueError as exc:
-            raise ValueError(named_error(str(exc))) from None
         self.crawler = crawler
         self._count = crawler.stats.inc_value  # bound once: every stats call is per request
-        self._resolve = AsyncResolver(self.shell.cache, self._fetch)
+        try:
+            self.shell = Shell(config.policy, registry_status=self._registry_status)
+        except ValueError as exc:
+            raise ValueError(named_error(str(exc))) from None
+        # DESIGN §5.2: a registry answer is bounded as a side fetch is, by DOWNLOAD_TIMEOUT.
+        self._registry_seconds = crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 180.0)
+        self._resolve = AsyncResolver(self.shell.cache, self._fetch, self._registry)
         crawler.signals.connect(self._opened, signal=signals.spider_opened)
         crawler.signals.connect(self._closed, signal=signals.spider_closed)
         crawler.signals.connect(stop_at_cap, signal=signals.bytes_received)
@@ -106,8 +109,8 @@ class OptOutMiddleware:
     def _opened(self, spider: Spider) -> None:
         self.shell.open()
 
-    def _closed(self, spider: Spider) -> None:
-        self.shell.close()
+    async def _closed(self, spider: Spider) -> None:
+        await self.shell.aclose()
 
     # -- requests and responses ------------------------------------------------------------------
 
@@ -174,6 +177,12 @@ class OptOutMiddleware:
         fetched, status = await fetch(self.crawler, need)
         self._count(f"optout/fetch/{need.doc}/status/{status}")
         return fetched
+
+    async def _registry(self, need: Need, context: object) -> Document:
+        return await self.shell.aregistry_answer(need, self._registry_seconds)
+
+    def _registry_status(self, status: int) -> None:
+        self._count(f"optout/fetch/registry/status/{status}")
 
     def _skip(self, decision: Decision, request: Request) -> OptOutIgnoreRequest:
         """Count, announce and log a skip; return the exception to raise."""

@@ -140,8 +140,17 @@ def document_from_fetch(doc: str, fetched: Fetched) -> Document:
     return Document(doc=doc, url=fetched.url, state=State.UNAVAILABLE, status=status, detail=detail)
 
 
-def registry_document(answer: RegistryAnswer | None, *, source: str, detail: str = "") -> Document:
-    """Wrap a registry backend's answer (None: the registry could not be read)."""
+def registry_document(
+    answer: RegistryAnswer | None,
+    *,
+    source: str,
+    detail: str = "",
+    evidence: Evidence | None = None,
+) -> Document:
+    """Wrap a registry backend's answer (None: the registry could not be read).
+
+    *evidence* is the answer as the log should keep it (the shells keep its JSON).
+    """
     if answer is None:
         return Document(
             doc=Doc.REGISTRY,
@@ -149,4 +158,6 @@ def registry_document(answer: RegistryAnswer | None, *, source: str, detail: str
             state=State.UNAVAILABLE,
             detail=detail or "registry unavailable",
         )
-    return Document(doc=Doc.REGISTRY, url=source, state=State.OK, parsed=answer, status=200)
+    return Document(
+        doc=Doc.REGISTRY, url=source, state=State.OK, parsed=answer, status=200, evidence=evidence
+    )

@@ -28,7 +28,9 @@ DEFAULT_HEAD_SCAN_BYTES = 1_048_576
 MIN_HEAD_SCAN_BYTES = 65_536
 MIN_ROTATE_BYTES = 65_536
 """The smallest log segment (``audit_rotate_bytes``); the writer checks the same bound."""
-_UNSET_NOT_DIGESTED = frozenset({"audit_rotate_bytes"})
+# Fields added after the first release: at these defaults they are left out of the digest, so that
+# the policies of earlier logs keep their digest.
+_LATER_DEFAULTS: dict[str, object] = {"audit_rotate_bytes": None, "registry_hashed": False}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +94,7 @@ class Policy:
         on_unavailable: ``skip`` or ``allow`` when a signal source other than robots.txt cannot be
             read (robots.txt unreachable always skips, RFC 9309 §2.3.1.4).
         registry: path of a local registry or ``http(s)://`` root of a registry service.
+        registry_hashed: query the service with hash prefixes only (it never sees the URLs).
         licences: the operator's licence register entries.
         audit_log: compliance log path (used by the shells).
         audit_allowed: also log allowed decisions (skips are always logged).
@@ -110,6 +113,7 @@ class Policy:
     ai_agents: tuple[str, ...] | None = None
     on_unavailable: str = "skip"
     registry: str | None = None
+    registry_hashed: bool = False
     licences: tuple[Licence, ...] = ()
     audit_log: str | None = None
     audit_allowed: bool = True
@@ -165,6 +169,10 @@ class Policy:
             )
         if raw.registry is not None and (not isinstance(raw.registry, str) or not raw.registry):
             raise ValueError(f"registry: expected a path or an http(s) URL, got {raw.registry!r}")
+        if not isinstance(raw.registry_hashed, bool):
+            raise ValueError("registry_hashed: must be True or False")
+        if raw.registry_hashed and not (raw.registry and "://" in raw.registry):
+            raise ValueError("registry_hashed: needs an http(s):// registry service as registry")
         if isinstance(raw.licences, str | bytes) or not isinstance(raw.licences, Iterable):
             raise ValueError("licences: expected a sequence of Licence entries")
         licences = tuple(raw.licences)
@@ -205,8 +213,10 @@ class Policy:
     def _canonical_digest(self) -> str:
         values: dict[str, object] = {}
         for f in fields(self):
-            if not f.init or (f.name in _UNSET_NOT_DIGESTED and getattr(self, f.name) is None):
-                continue  # fields added later: unset, they leave earlier policies' digests alone
+            if not f.init or (
+                f.name in _LATER_DEFAULTS and getattr(self, f.name) is _LATER_DEFAULTS[f.name]
+            ):
+                continue
             value = getattr(self, f.name)
             if isinstance(value, frozenset):
                 value = sorted(value)

@@ -1,0 +1,70 @@
+"""Hashed lookups: what a URL could match, as SHA-256 digests, so a service never sees the URL.
+
+As Google Safe Browsing does (its "URL expressions" and hash prefixes), a client lists the keys a URL
+could be covered by — its host and each domain above it, the URL itself, and its path cut after each
+``/`` — hashes each, and sends only the first :data:`PREFIX_HEX` hex digits. The service answers
+with every entry whose *hash key* has a digest starting with one of them, and the client keeps the
+entries whose full digest is one of its own.
+
+An entry's hash key is its lookup key (``entries.key_of``), except that a prefix entry is filed under
+its value cut after the last ``/`` of its path (``https://e.org/art/19`` under ``https://e.org/art/``),
+one of the cuts every URL it covers sends; the client then checks the whole prefix itself
+(:func:`covers`). So a hashed lookup finds every entry a plain one finds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from scrapy_optout._core.models import RegistryEntry
+from scrapy_optout.registry.entries import canonical_host, canonical_url, key_of, origin_end
+
+PREFIX_HEX = 8
+"""Hex digits of a digest sent to the service (32 bits: ambiguous among millions of keys)."""
+
+
+def digest(key: str) -> str:
+    """The SHA-256 (hex) of a hash key (``d:example.org``, ``p:https://e.org/art/``…)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _path_cuts(canon: str) -> list[int]:
+    """The ends of *canon*'s prefixes that stop just after a ``/`` of its path."""
+    start = origin_end(canon)
+    query = canon.find("?", start)
+    path = canon[start:] if query < 0 else canon[start:query]
+    return [start + i + 1 for i, char in enumerate(path) if char == "/"]
+
+
+def hash_key(scope: str, value: str) -> str:
+    """The key an entry is filed under for hashed lookups (see the module docstring)."""
+    key = key_of(scope, value)
+    if scope != "prefix":
+        return key
+    canon = key[2:]
+    cuts = _path_cuts(canon)
+    return f"p:{canon[: cuts[-1]]}" if cuts else f"p:{canon}"
+
+
+def expressions(url: str) -> list[str]:
+    """The hash keys of every entry that could cover *url*."""
+    canon = canonical_url(url)
+    host = canonical_host(canon)
+    if not host:
+        return [f"u:{canon}"]
+    labels = host.split(".")
+    keys = [f"d:{'.'.join(labels[i:])}" for i in range(len(labels))]
+    keys += [f"h:{host}", f"u:{canon}"]
+    keys += [f"p:{canon[:cut]}" for cut in _path_cuts(canon)]
+    return keys
+
+
+def covers(entry: RegistryEntry, url: str) -> bool:
+    """Whether *entry*, found by a digest of one of *url*'s expressions, really covers *url*.
+
+    Digests of domain, host and URL keys are the keys themselves; a prefix entry shares its hash key
+    with every URL below its last ``/``, so its whole value is compared here.
+    """
+    if entry.scope != "prefix":
+        return True
+    return canonical_url(url).startswith(key_of("prefix", entry.value)[2:])

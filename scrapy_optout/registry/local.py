@@ -1,0 +1,249 @@
+"""The embedded registry: entries compiled to SQLite, looked up read-only (DESIGN §8).
+
+:func:`build` compiles input files (``entries.py``) into one SQLite file, one row per entry keyed
+by ``d:``/``h:``/``u:``/``p:`` and its canonical value. :class:`LocalRegistry` answers a URL with
+every entry covering it in two indexed queries: one for its host, the domains above it and the URL
+itself, and one walk over the prefix keys, each step the greatest key at or before the URL (a prefix
+of the URL sorts before it, and any shorter one is a prefix of the common part), so the cost does
+not grow with the number of entries. Connections are per thread and read-only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from scrapy_optout._core.models import RegistryAnswer, RegistryEntry
+from scrapy_optout.registry.entries import (
+    canonical_host,
+    canonical_url,
+    key_of,
+    load_entries,
+    origin_end,
+)
+from scrapy_optout.registry.hashing import PREFIX_HEX, digest, hash_key
+
+logger = logging.getLogger("scrapy_optout")
+
+FORMAT = "scrapy-optout-registry/1"
+_SCHEMA = """
+CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE entries(
+    key TEXT NOT NULL, scope TEXT NOT NULL, value TEXT NOT NULL, purposes TEXT NOT NULL,
+    policy TEXT, registered TEXT, source TEXT, permits INTEGER NOT NULL, digest TEXT NOT NULL
+);
+"""
+_COLUMNS = "scope, value, purposes, policy, registered, source, permits"
+
+
+def build(inputs: Iterable[str | Path], output: str | Path) -> int:
+    """Compile the entries of *inputs* into the SQLite registry *output*; return their number.
+
+    The file is written under a temporary name and renamed into place when complete.
+
+    Raises:
+        ValueError: an input is malformed (the message names it); *output* is left untouched.
+    """
+    target = Path(output)
+    fd, temporary = tempfile.mkstemp(prefix=".registry-", suffix=".sqlite", dir=target.parent)
+    os.close(fd)
+    count = 0
+    try:
+        db = sqlite3.connect(temporary)
+        try:
+            db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+            rows = (
+                (key, e.scope, e.value, ";".join(sorted(e.purposes)), e.policy, e.registered,
+                 e.source, int(e.permits), digest(hash_key(e.scope, e.value)))
+                for path in inputs for e in load_entries(path) for key in (key_of(e.scope, e.value),)
+            )  # fmt: skip
+            for chunk in _chunks(rows, 50_000):
+                db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk)
+                count += len(chunk)
+            db.execute("CREATE INDEX entries_key ON entries(key)")
+            db.execute("CREATE INDEX entries_digest ON entries(digest)")  # for hashed lookups
+            db.executemany(
+                "INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("entries", str(count))]
+            )
+            db.commit()
+        finally:
+            db.close()
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _chunks(rows: Iterable[tuple[object, ...]], size: int) -> Iterable[list[tuple[object, ...]]]:
+    chunk: list[tuple[object, ...]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class LocalRegistry:
+    """A registry file: SQLite built by :func:`build`, or a CSV/JSON input compiled on open.
+
+    Read-only and safe from several threads (one connection each).
+
+    Args:
+        path: the ``.sqlite`` file, or a ``.csv``/``.json`` input.
+
+    Raises:
+        ValueError: the file is missing, not a registry, or a malformed input.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = self.source = str(path)
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        file = Path(path)
+        if file.suffix.lower() in (".csv", ".json"):
+            self._folder = tempfile.TemporaryDirectory(prefix="scrapy-optout-registry-")
+            file = Path(self._folder.name) / "registry.sqlite"
+            build([path], file)
+        if not file.is_file():
+            raise ValueError(f"{path}: no such registry file")
+        self._db_path = str(file)
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []  # every thread's, to close them all
+        self._guard = threading.Lock()
+        self._closed = False
+        try:
+            fmt = self._db().execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(f"{path}: not a registry ({exc})") from None
+        if fmt is None or fmt[0] != FORMAT:
+            raise ValueError(f"{path}: not a registry of format {FORMAT}")
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            if self._closed:
+                raise ValueError(f"{self.path}: the registry is closed")
+            uri = Path(self._db_path).resolve().as_uri() + "?mode=ro"
+            # Used by its own thread only; check_same_thread=False lets close() close it.
+            db = self._local.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            with self._guard:
+                self._opened.append(db)
+        return db
+
+    def __len__(self) -> int:
+        return int(self._db().execute("SELECT count(*) FROM entries").fetchone()[0])
+
+    def lookup(self, url: str, timeout: float | None = None) -> RegistryAnswer | None:
+        """Every entry covering *url*; None if the file cannot be read (unavailable, DESIGN §5).
+
+        *timeout* is accepted for the backend interface; a local lookup does not wait.
+        """
+        try:
+            return self.find(url)
+        except (sqlite3.Error, ValueError) as exc:
+            logger.warning("registry %s unreadable: %s", self.path, exc)
+            return None
+
+    async def alookup(self, url: str, timeout: float | None = None) -> RegistryAnswer | None:
+        """:meth:`lookup`, for async shells (it takes microseconds: no thread is needed)."""
+        return self.lookup(url)
+
+    def find(self, url: str) -> RegistryAnswer:
+        """Every entry covering *url* (an empty answer when none does).
+
+        Raises:
+            sqlite3.Error: the file cannot be read; ValueError: the registry is closed.
+        """
+        db = self._db()
+        canon = canonical_url(url)
+        host = canonical_host(canon)
+        labels = host.split(".")
+        keys = [f"d:{'.'.join(labels[i:])}" for i in range(len(labels))] if host else []
+        keys += [f"h:{host}", f"u:{canon}"]
+        marks = ",".join("?" * len(keys))
+        rows = db.execute(f"SELECT {_COLUMNS} FROM entries WHERE key IN ({marks})", keys).fetchall()  # noqa: S608 - only "?" marks
+        probe = f"p:{canon}"
+        shortest = 2 + origin_end(canon) + 1  # a prefix entry holds at least "scheme://host/"
+        while len(probe) >= shortest:
+            found = db.execute(
+                f"SELECT key, {_COLUMNS} FROM entries WHERE key = "  # noqa: S608 - constant text
+                "(SELECT max(key) FROM entries WHERE key <= ? AND key >= 'p:')",
+                (probe,),
+            ).fetchall()
+            if not found:
+                break
+            key = found[0][0]
+            if probe.startswith(key):
+                rows += [row[1:] for row in found]
+                probe = key[:-1]  # a shorter prefix, if any, comes before it
+            else:
+                probe = probe[: _common(key, probe)]
+        return RegistryAnswer(tuple(_entry(row) for row in rows))
+
+    def lookup_hashed(self, prefixes: list[str]) -> list[tuple[str, RegistryEntry]]:
+        """``(digest, entry)`` for every entry whose key's digest starts with one of *prefixes*.
+
+        Each prefix is :data:`~.hashing.PREFIX_HEX` lower-case hex digits (others match nothing).
+        """
+        db = self._db()
+        out: list[tuple[str, RegistryEntry]] = []
+        for prefix in prefixes:
+            if len(prefix) != PREFIX_HEX or not all(c in "0123456789abcdef" for c in prefix):
+                continue
+            rows = db.execute(
+                f"SELECT digest, {_COLUMNS} FROM entries WHERE digest >= ? AND digest < ?",  # noqa: S608
+                (prefix, prefix + "g"),  # "g" sorts after every hex digit
+            ).fetchall()
+            out += [(str(row[0]), _entry(row[1:])) for row in rows]
+        return out
+
+    def entries(self) -> Iterator[RegistryEntry]:
+        """Every entry, in key order (for a snapshot)."""
+        rows = self._db().execute(f"SELECT {_COLUMNS} FROM entries ORDER BY key")  # noqa: S608
+        for row in rows:
+            yield _entry(row)
+
+    def close(self) -> None:
+        """Close every thread's connection and drop a compiled temporary copy (idempotent)."""
+        with self._guard:
+            self._closed = True
+            opened, self._opened = self._opened, []
+        for db in opened:
+            db.close()
+        self._local = threading.local()
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+    async def aclose(self) -> None:
+        """:meth:`close`, for async shells."""
+        self.close()
+
+
+def _common(a: str, b: str) -> int:
+    """The length of the common prefix of *a* and *b*."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _entry(row: tuple[object, ...]) -> RegistryEntry:
+    scope, value, purposes, policy, registered, source, permits = row
+    return RegistryEntry(
+        scope=str(scope),
+        value=str(value),
+        purposes=frozenset(p for p in str(purposes).split(";") if p),
+        policy=None if policy is None else str(policy),
+        registered=None if registered is None else str(registered),
+        source=None if source is None else str(source),
+        permits=bool(permits),
+    )

@@ -2,8 +2,8 @@
 
 One ``argparse`` parser with a subcommand per verb. Each subcommand is added by a function of
 :data:`SUBCOMMANDS` that builds its sub-parser and sets ``handler`` (a function from the parsed
-arguments to an exit code), so that ``log ...`` and ``registry ...`` (DESIGN §7) can be added beside
-``check`` without touching :func:`main`. Heavy imports (httpx, the client) happen inside handlers:
+arguments to an exit code): ``check`` here, ``log ...`` in ``cli_log.py``, ``registry ...`` in
+``cli_registry.py`` (DESIGN §7). Heavy imports (httpx, the client) happen inside handlers:
 ``scrapy-optout --help`` and the log commands stay light.
 
 ``scrapy-optout check URL`` evaluates one URL live with :class:`~scrapy_optout.OptOutClient` (a GET
@@ -278,19 +278,26 @@ def _add_log(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_log(subparsers)
 
 
+def _add_registry(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .cli_registry import add_registry
+
+    add_registry(subparsers)
+
+
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     add_check,
     _add_log,
+    _add_registry,
 )
-"""The functions that add each subcommand (``registry`` will join ``check`` and ``log``)."""
+"""The functions that add each subcommand."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``scrapy-optout`` parser with every subcommand of :data:`SUBCOMMANDS`."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Honour creators' AI-training and TDM opt-outs: check URLs live, and review "
-        "compliance logs.",
+        description="Honour creators' AI-training and TDM opt-outs: check URLs live, review "
+        "compliance logs, build and serve opt-out registries.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

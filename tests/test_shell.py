@@ -1,4 +1,4 @@
-"""_shell.py: what is logged, page memory for images, refusal of an unavailable registry."""
+"""_shell.py: what is logged, page memory for images, the registry it opens and answers from."""
 
 from __future__ import annotations
 
@@ -60,10 +60,30 @@ def test_pages_with_image_marks_are_remembered_for_cache_ttl(make_policy):
     assert shell.page("https://e.org/p") is None
 
 
-def test_registry_is_refused_until_backends_exist(make_policy):
-    """A policy naming a registry is refused with a ValueError naming the setting."""
-    with pytest.raises(ValueError, match=r"^registry:"):
-        Shell(make_policy(registry="reg.sqlite"))
+def test_missing_registry_file_is_a_value_error_naming_the_setting(make_policy, tmp_path):
+    """A policy naming a registry file that does not exist is refused at start, naming it."""
+    with pytest.raises(ValueError, match=r"^registry: .*nope.sqlite: no such registry file"):
+        Shell(make_policy(registry=str(tmp_path / "nope.sqlite")))
+
+
+def test_registry_answers_come_from_the_backend_with_evidence(make_policy, tmp_path):
+    """A registry need is answered from the policy's registry, its answer kept as evidence."""
+    from scrapy_optout._core.documents import State
+    from scrapy_optout._core.models import Doc, Need
+
+    source = tmp_path / "reg.csv"
+    source.write_text("scope,value,purposes\ndomain,e.org,train-ai\n")
+    shell = Shell(make_policy(registry=str(source)))
+    found = shell.registry_answer(Need(Doc.REGISTRY, "https://www.e.org/a", ""), 5.0)
+    free = shell.registry_answer(Need(Doc.REGISTRY, "https://f.org/a", ""), 5.0)
+    shell.close()
+    assert found.state is State.OK and found.url == str(source)
+    assert [e.value for e in found.parsed.entries] == ["e.org"]
+    assert found.evidence is not None and b'"value":"e.org"' in found.evidence.body
+    assert free.state is State.OK and free.parsed.entries == ()
+    assert free.evidence is not None and free.evidence.body == b'{"entries":[]}'
+    closed = shell.registry_answer(Need(Doc.REGISTRY, "https://www.e.org/b", ""), 5.0)
+    assert closed.state is State.UNAVAILABLE  # a closed registry cannot answer: never "free"
 
 
 def test_log_rotates_as_the_policy_says(make_policy, tmp_path):

@@ -150,7 +150,9 @@ class RemoteRegistry:
                     self._cache.popitem(last=False)
         batch.answers = answers or {}
 
-    def _join(self, key: str, opened: _Batch | None, make: Callable[[], Any]) -> tuple[_Batch, bool]:
+    def _join(
+        self, key: str, opened: _Batch | None, make: Callable[[], Any]
+    ) -> tuple[_Batch, bool]:
         """Add *key* to the batch being gathered (or start one); return it and leadership."""
         batch, leader = opened, opened is None
         if batch is None:

@@ -92,7 +92,5 @@ class SpawningRegistry(RemoteRegistry):
     def __init__(self, url: str, *, key: str | None = None, **options: Any) -> None:
         key = key if key is not None else os.environ.get(KEY_VARIABLE, "")
         if not key.strip():
-            raise ValueError(
-                f"registry: the Spawning API ({url}) needs a key: set {KEY_VARIABLE}"
-            )
+            raise ValueError(f"registry: the Spawning API ({url}) needs a key: set {KEY_VARIABLE}")
         super().__init__(SpawningCodec(url, key.strip()), **options)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 
 from scrapy_optout._core.models import RegistryEntry
-from scrapy_optout.registry.entries import canonical_host, canonical_url, key_of, origin_end
+from scrapy_optout.registry.entries import canonical_url, host_of, key_of, origin_end
 
 PREFIX_HEX = 8
 """Hex digits of a digest sent to the service (32 bits: ambiguous among millions of keys)."""
@@ -49,7 +49,7 @@ def hash_key(scope: str, value: str) -> str:
 def expressions(url: str) -> list[str]:
     """The hash keys of every entry that could cover *url*."""
     canon = canonical_url(url)
-    host = canonical_host(canon)
+    host = host_of(canon) if canon.startswith(("http://", "https://")) else ""
     if not host:
         return [f"u:{canon}"]
     labels = host.split(".")

@@ -1,11 +1,13 @@
 """The embedded registry: entries compiled to SQLite, looked up read-only (DESIGN §8).
 
-:func:`build` compiles input files (``entries.py``) into one SQLite file, one row per entry keyed
-by ``d:``/``h:``/``u:``/``p:`` and its canonical value. :class:`LocalRegistry` answers a URL with
-every entry covering it in two indexed queries: one for its host, the domains above it and the URL
-itself, and one walk over the prefix keys, each step the greatest key at or before the URL (a prefix
-of the URL sorts before it, and any shorter one is a prefix of the common part), so the cost does
-not grow with the number of entries. Connections are per thread and read-only.
+:func:`build` compiles input files (``entries.py``) into one SQLite file, one row per entry under
+its hash key (``hashing.hash_key``: ``d:``/``h:``/``u:``/``p:`` and the canonical host or URL, a
+prefix filed under its value cut after the last ``/`` of its path), indexed twice: by that key, and
+by the first 32 bits of its SHA-256 digest (for hashed lookups). :class:`LocalRegistry` answers a URL
+with one indexed query for the keys of the URL's expressions (``hashing.expressions``: its host, the
+domains above it, the URL, its path cut after each ``/``), then keeps the prefix entries whose
+whole value the URL starts with: the same sets a hashed lookup finds, at a cost that does not grow
+with the number of entries. Connections are per thread and read-only.
 """
 
 from __future__ import annotations
@@ -19,14 +21,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from scrapy_optout._core.models import RegistryAnswer, RegistryEntry
-from scrapy_optout.registry.entries import (
-    canonical_host,
-    canonical_url,
-    key_of,
-    load_entries,
-    origin_end,
-)
-from scrapy_optout.registry.hashing import PREFIX_HEX, digest, hash_key
+from scrapy_optout.registry.entries import load_entries
+from scrapy_optout.registry.hashing import PREFIX_HEX, covers, digest, expressions, hash_key
+from scrapy_optout.registry.keyfilter import KeyFilter, filter_bits
 
 logger = logging.getLogger("scrapy_optout")
 
@@ -35,8 +32,9 @@ _SCHEMA = """
 CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE entries(
     key TEXT NOT NULL, scope TEXT NOT NULL, value TEXT NOT NULL, purposes TEXT NOT NULL,
-    policy TEXT, registered TEXT, source TEXT, permits INTEGER NOT NULL, digest TEXT NOT NULL
+    policy TEXT, registered TEXT, source TEXT, permits INTEGER NOT NULL, bucket INTEGER NOT NULL
 );
+CREATE TABLE keyfilter(bits BLOB NOT NULL);
 """
 _COLUMNS = "scope, value, purposes, policy, registered, source, permits"
 
@@ -59,14 +57,16 @@ def build(inputs: Iterable[str | Path], output: str | Path) -> int:
             db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
             rows = (
                 (key, e.scope, e.value, ";".join(sorted(e.purposes)), e.policy, e.registered,
-                 e.source, int(e.permits), digest(hash_key(e.scope, e.value)))
-                for path in inputs for e in load_entries(path) for key in (key_of(e.scope, e.value),)
+                 e.source, int(e.permits), int(digest(key)[:PREFIX_HEX], 16))
+                for path in inputs for e in load_entries(path) for key in (hash_key(e.scope, e.value),)
             )  # fmt: skip
             for chunk in _chunks(rows, 50_000):
                 db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk)
                 count += len(chunk)
             db.execute("CREATE INDEX entries_key ON entries(key)")
-            db.execute("CREATE INDEX entries_digest ON entries(digest)")  # for hashed lookups
+            db.execute("CREATE INDEX entries_bucket ON entries(bucket)")  # for hashed lookups
+            keys = (str(row[0]) for row in db.execute("SELECT key FROM entries"))
+            db.execute("INSERT INTO keyfilter VALUES (?)", (filter_bits(keys, count),))
             db.executemany(
                 "INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("entries", str(count))]
             )
@@ -120,10 +120,14 @@ class LocalRegistry:
         self._closed = False
         try:
             fmt = self._db().execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+            if fmt is None or fmt[0] != FORMAT:
+                raise ValueError(f"{path}: not a registry of format {FORMAT}")
+            bits = self._db().execute("SELECT bits FROM keyfilter").fetchone()
         except sqlite3.DatabaseError as exc:
             raise ValueError(f"{path}: not a registry ({exc})") from None
-        if fmt is None or fmt[0] != FORMAT:
-            raise ValueError(f"{path}: not a registry of format {FORMAT}")
+        if bits is None or not isinstance(bits[0], bytes):
+            raise ValueError(f"{path}: not a registry (its key filter is missing)")
+        self._filter = KeyFilter(bits[0])
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -161,31 +165,15 @@ class LocalRegistry:
         Raises:
             sqlite3.Error: the file cannot be read; ValueError: the registry is closed.
         """
-        db = self._db()
-        canon = canonical_url(url)
-        host = canonical_host(canon)
-        labels = host.split(".")
-        keys = [f"d:{'.'.join(labels[i:])}" for i in range(len(labels))] if host else []
-        keys += [f"h:{host}", f"u:{canon}"]
+        keys = [key for key in expressions(url) if key in self._filter]
+        if not keys:
+            return RegistryAnswer(())
         marks = ",".join("?" * len(keys))
-        rows = db.execute(f"SELECT {_COLUMNS} FROM entries WHERE key IN ({marks})", keys).fetchall()  # noqa: S608 - only "?" marks
-        probe = f"p:{canon}"
-        shortest = 2 + origin_end(canon) + 1  # a prefix entry holds at least "scheme://host/"
-        while len(probe) >= shortest:
-            found = db.execute(
-                f"SELECT key, {_COLUMNS} FROM entries WHERE key = "  # noqa: S608 - constant text
-                "(SELECT max(key) FROM entries WHERE key <= ? AND key >= 'p:')",
-                (probe,),
-            ).fetchall()
-            if not found:
-                break
-            key = found[0][0]
-            if probe.startswith(key):
-                rows += [row[1:] for row in found]
-                probe = key[:-1]  # a shorter prefix, if any, comes before it
-            else:
-                probe = probe[: _common(key, probe)]
-        return RegistryAnswer(tuple(_entry(row) for row in rows))
+        rows = self._db().execute(
+            f"SELECT {_COLUMNS} FROM entries WHERE key IN ({marks})", keys  # noqa: S608 - "?" marks
+        ).fetchall()
+        found = (_entry(row) for row in rows)
+        return RegistryAnswer(tuple(e for e in found if e.scope != "prefix" or covers(e, url)))
 
     def lookup_hashed(self, prefixes: list[str]) -> list[tuple[str, RegistryEntry]]:
         """``(digest, entry)`` for every entry whose key's digest starts with one of *prefixes*.
@@ -198,10 +186,10 @@ class LocalRegistry:
             if len(prefix) != PREFIX_HEX or not all(c in "0123456789abcdef" for c in prefix):
                 continue
             rows = db.execute(
-                f"SELECT digest, {_COLUMNS} FROM entries WHERE digest >= ? AND digest < ?",  # noqa: S608
-                (prefix, prefix + "g"),  # "g" sorts after every hex digit
+                f"SELECT key, {_COLUMNS} FROM entries WHERE bucket = ?",  # noqa: S608 - constant
+                (int(prefix, 16),),
             ).fetchall()
-            out += [(str(row[0]), _entry(row[1:])) for row in rows]
+            out += [(digest(str(row[0])), _entry(row[1:])) for row in rows]
         return out
 
     def entries(self) -> Iterator[RegistryEntry]:
@@ -225,15 +213,6 @@ class LocalRegistry:
     async def aclose(self) -> None:
         """:meth:`close`, for async shells."""
         self.close()
-
-
-def _common(a: str, b: str) -> int:
-    """The length of the common prefix of *a* and *b*."""
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
 
 
 def _entry(row: tuple[object, ...]) -> RegistryEntry:

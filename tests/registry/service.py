@@ -57,9 +57,15 @@ class Service:
                 break
         else:
             self.stop()
+            self.process.stdout.close()
             raise RuntimeError("the registry service did not start: " + "".join(seen))
         # Keep reading its output, so that a chatty service never blocks on a full pipe.
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        with self.process.stdout:
+            self.process.stdout.read()
 
     def stop(self) -> None:
         """Kill the service and wait for it to be gone."""

@@ -34,7 +34,7 @@ BENCH := .venv-bench
 $(BENCH)/.installed: setup.cfg
 	$(PYTHON) -m venv $(BENCH)
 	@( $(BENCH)/bin/python -m pip install --upgrade pip && \
-	   $(BENCH)/bin/python -m pip install -e . datadiligence==0.1.7 ) > $(BENCH)/install.log 2>&1 \
+	   $(BENCH)/bin/python -m pip install -e '.[server]' datadiligence==0.1.7 ) > $(BENCH)/install.log 2>&1 \
 	   || (cat $(BENCH)/install.log; exit 1)
 	@touch $@
 
@@ -44,6 +44,8 @@ bench: $(BENCH)/.installed
 	$(BENCH)/bin/python bench/client.py
 	$(BENCH)/bin/python bench/crawl.py
 	$(BENCH)/bin/python bench/robots_race.py
+	$(BENCH)/bin/python bench/audit.py
+	$(BENCH)/bin/python bench/registry.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from .agents import bundled_agents
 from .models import ALL_SIGNALS, Purpose, Signal
@@ -59,12 +60,42 @@ class Licence:
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:
             raise ValueError(f"licences: scope must be one of {sorted(SCOPES)}, got {self.scope!r}")
+        if not self.licensor.strip():
+            raise ValueError("licences: licensor must not be empty")
         if not self.value:
             raise ValueError("licences: value must not be empty")
+        if self.scope in ("prefix", "url"):
+            object.__setattr__(self, "value", _licensed_url(self.value))
         object.__setattr__(self, "purposes", frozenset(self.purposes))
         unknown = self.purposes - PURPOSES
         if unknown:
             raise ValueError(f"licences: unknown purposes {sorted(unknown)}")
+        if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
+            raise ValueError(
+                f"licences: valid_from {self.valid_from} is after valid_until {self.valid_until}"
+            )
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _licensed_url(value: str) -> str:
+    """A licence's prefix or URL as requests spell it: scheme and host lower-case, no default port.
+
+    A relative or non-http(s) value would never match a request, so it is refused.
+    """
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    scheme = parts.scheme.lower() if parts else ""
+    if parts is None or scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(f"licences: value must be an absolute http(s) URL, got {value!r}")
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    rest = value.strip()[len(parts.scheme) + 3 + len(parts.netloc) :]
+    return f"{scheme}://{netloc}{rest}"
 
 
 def _tokens(value: Any, name: str) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -65,12 +66,23 @@ def test_bad_values_raise_value_error_naming_the_field(kwargs, field):
         Policy(**kwargs)
 
 
-def test_bad_licence_entries_raise():
-    """A licence with an unknown scope or purpose is refused, naming licences."""
-    with pytest.raises(ValueError, match=r"^licences:"):
-        Licence(licensor="x", scope="planet", value="earth")
-    with pytest.raises(ValueError, match=r"^licences:"):
-        Licence(licensor="x", scope="domain", value="e.org", purposes=frozenset({"art"}))
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scope": "planet", "value": "earth"}, "scope must be one of"),
+        ({"value": "e.org", "purposes": frozenset({"art"})}, "unknown purposes"),
+        ({"licensor": " ", "value": "e.org"}, "licensor must not be empty"),
+        ({"scope": "prefix", "value": "/news/"}, "absolute http(s) URL"),
+        ({"scope": "url", "value": "ftp://e.org/a"}, "absolute http(s) URL"),
+        ({"value": "e.org", "valid_from": date(2027, 1, 1), "valid_until": date(2026, 1, 1)},
+         "is after valid_until"),
+    ],
+)  # fmt: skip
+def test_bad_licence_entries_raise(kwargs, message):
+    """A malformed licence is refused with a message naming licences and what is wrong."""
+    entry = {"licensor": "x", "scope": "domain", **kwargs}
+    with pytest.raises(ValueError, match=rf"^licences: .*{re.escape(message)}"):
+        Licence(**entry)
 
 
 def test_equal_values_compare_hash_and_digest_equal():

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
 
@@ -40,16 +39,18 @@ def serve_pages(site: Site) -> None:
         site.serve(path, page())
 
 
+def outcome(client: OptOutClient, url: str) -> str:
+    """Get *url*: "allow", or the first reason code of the skip."""
+    try:
+        client.get(url)
+    except OptedOutError as exc:
+        return exc.decision.reasons[0].code
+    return "allow"
+
+
 def outcomes(client: OptOutClient, site: Site) -> dict[str, str]:
     """Get every page; path -> "allow" or the first reason code of the skip."""
-    out = {}
-    for path in PAGES:
-        try:
-            client.get(site.url(path))
-            out[path] = "allow"
-        except OptedOutError as exc:
-            out[path] = exc.decision.reasons[0].code
-    return out
+    return {path: outcome(client, site.url(path)) for path in PAGES}
 
 
 EXPECTED = {
@@ -98,7 +99,8 @@ def test_open_registry_picks_the_backend_the_value_names(registry_csv, monkeypat
     assert isinstance(local, LocalRegistry)
     local.close()
     remote = open_registry(policy(registry="http://127.0.0.1:9/", registry_hashed=True))
-    assert isinstance(remote, HttpRegistry) and remote.hashed
+    assert isinstance(remote, HttpRegistry)
+    assert remote.hashed
     spawning = open_registry(policy(registry="spawning+https://127.0.0.1:9/api/v2/query/urls/"))
     assert isinstance(spawning, SpawningRegistry)
     assert open_registry(policy()) is None
@@ -148,15 +150,15 @@ def test_async_client_skips_registered_pages_without_requesting_them(site, regis
     serve_pages(site)
 
     async def run() -> dict[str, str]:
-        out = {}
+        async def outcome(client: AsyncOptOutClient, path: str) -> str:
+            try:
+                await client.get(site.url(path))
+            except OptedOutError as exc:
+                return exc.decision.reasons[0].code
+            return "allow"
+
         async with AsyncOptOutClient(policy=policy(registry=str(registry_csv))) as client:
-            for path in PAGES:
-                try:
-                    await client.get(site.url(path))
-                    out[path] = "allow"
-                except OptedOutError as exc:
-                    out[path] = exc.decision.reasons[0].code
-        return out
+            return {path: await outcome(client, path) for path in PAGES}
 
     assert asyncio.run(run()) == EXPECTED
     assert all(site.count(path) == 0 for path in REGISTERED)
@@ -196,7 +198,9 @@ def test_sync_client_with_the_service(site, recorder, hashed):
     assert recorder.bodies  # the service was asked
     if hashed:
         for body in recorder.bodies:
-            assert b"127.0.0.1" not in body and b"http" not in body and b".html" not in body
+            assert b"127.0.0.1" not in body
+            assert b"http" not in body
+            assert b".html" not in body
             assert set(json.loads(body)) == {"prefixes"}
     else:
         asked = [url for body in recorder.bodies for url in json.loads(body)["urls"]]
@@ -249,7 +253,7 @@ def batch(site: Site, paths: tuple[str, ...] = PAGES) -> list[tuple[str, dict[st
 
 
 def crawl_outcomes(recorder: Any, site: Site) -> dict[str, str]:
-    """path -> "allow" or the first reason code, for every page the spider was told about."""
+    """Path -> "allow" or the first reason code, for every page the spider was told about."""
     out = {url.removeprefix(site.origin): "allow" for url in recorder.responses}
     out.update(
         {url.removeprefix(site.origin): d.reasons[0].code for url, d in recorder.skipped.items()}
@@ -310,6 +314,7 @@ async def test_crawl_survives_the_service_stopping_midway(
     crawler = await crawl(settings, steps=steps)
     assert time.monotonic() - started < 20
     got = crawl_outcomes(crawler.spider, site)
-    assert got.pop("/free.html") == "allow" and got.pop("/stop.html") == "allow"
+    assert got.pop("/free.html") == "allow"
+    assert got.pop("/stop.html") == "allow"
     assert set(got.values()) == {expected}
     assert crawler.stats.get_value("optout/fetch/registry/status/0") >= 1

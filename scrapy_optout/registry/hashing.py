@@ -31,9 +31,14 @@ def digest(key: str) -> str:
 def _path_cuts(canon: str) -> list[int]:
     """The ends of *canon*'s prefixes that stop just after a ``/`` of its path."""
     start = origin_end(canon)
-    query = canon.find("?", start)
-    path = canon[start:] if query < 0 else canon[start:query]
-    return [start + i + 1 for i, char in enumerate(path) if char == "/"]
+    end = canon.find("?", start)
+    end = len(canon) if end < 0 else end
+    cuts = []
+    at = canon.find("/", start, end)
+    while at >= 0:
+        cuts.append(at + 1)
+        at = canon.find("/", at + 1, end)
+    return cuts
 
 
 def hash_key(scope: str, value: str) -> str:
@@ -52,8 +57,11 @@ def expressions(url: str) -> list[str]:
     host = host_of(canon) if canon.startswith(("http://", "https://")) else ""
     if not host:
         return [f"u:{canon}"]
-    labels = host.split(".")
-    keys = [f"d:{'.'.join(labels[i:])}" for i in range(len(labels))]
+    keys = [f"d:{host}"]
+    dot = host.find(".")
+    while dot >= 0:  # each domain above the host, down to its last label
+        keys.append(f"d:{host[dot + 1 :]}")
+        dot = host.find(".", dot + 1)
     keys += [f"h:{host}", f"u:{canon}"]
     keys += [f"p:{canon[:cut]}" for cut in _path_cuts(canon)]
     return keys

@@ -49,6 +49,13 @@ BACKOFF = 0.1
 _TRANSIENT = frozenset({0, 408, 425, 429, 500, 502, 503, 504})
 
 
+def _final(fetched: Fetched) -> bool:
+    """Whether a response is the service's last word: not an error that another try could mend."""
+    if fetched.error == "too_large":  # the same answer would be as large next time
+        return True
+    return fetched.error is None and fetched.status not in _TRANSIENT
+
+
 class Codec(Protocol):
     """How one remote format asks about a batch of URLs and reads the answers."""
 
@@ -119,6 +126,7 @@ class RemoteRegistry:
         self._slots = threading.BoundedSemaphore(IN_FLIGHT)
         self._aopen: _Batch | None = None
         self._aslots: Any = None  # an anyio.Semaphore, made in the event loop
+        self._closed = False
 
     # -- cache and down state --------------------------------------------------------------------
 
@@ -184,7 +192,7 @@ class RemoteRegistry:
             return known
         seconds = min(timeout or MAX_DEADLINE, MAX_DEADLINE)
         with self._lock:
-            if self.clock() < self._down_until:
+            if self._closed or self.clock() < self._down_until:
                 return None
             batch, leader = self._join(key, self._open, threading.Event)
             self._open = None if len(batch.urls) >= self.codec.max_batch else batch
@@ -224,7 +232,7 @@ class RemoteRegistry:
                 break
             fetched = fetch(self._transport, need, self.user_agent, remaining, body)
             self._status(fetched)
-            if fetched.error is None and fetched.status not in _TRANSIENT:
+            if _final(fetched):
                 return self._read(urls, fetched)
             pause = min(BACKOFF * 2**attempt, end - self.clock())
             if attempt < RETRIES and pause > 0:
@@ -243,7 +251,7 @@ class RemoteRegistry:
         if known is not None:
             return known
         seconds = min(timeout or MAX_DEADLINE, MAX_DEADLINE)
-        if self.clock() < self._down_until:
+        if self._closed or self.clock() < self._down_until:
             return None
         batch, leader = self._join(key, self._aopen, anyio.Event)
         self._aopen = None if len(batch.urls) >= self.codec.max_batch else batch
@@ -255,16 +263,18 @@ class RemoteRegistry:
             self._aslots = anyio.Semaphore(IN_FLIGHT)
         end = self.clock() + seconds
         answers: dict[str, RegistryAnswer] | None = None
-        failed = False
+        failed = sent = False
         try:
             with anyio.move_on_after(seconds) as scope:
                 async with self._aslots:
+                    sent = True
                     await anyio.lowlevel.checkpoint()  # lookups started at the same time join
                     if self._aopen is batch:
                         self._aopen = None
                     answers = await self._asend(list(batch.urls), end)
                     failed = answers is None
-            failed = failed or (scope.cancelled_caught and answers is None)
+            # Out of time while sending is a failure; waiting for a free slot is not (as in lookup).
+            failed = failed or (scope.cancelled_caught and sent and answers is None)
         finally:
             if self._aopen is batch:
                 self._aopen = None
@@ -285,7 +295,7 @@ class RemoteRegistry:
                 break
             fetched = await afetch(self._async_transport, need, self.user_agent, remaining, body)
             self._status(fetched)
-            if fetched.error is None and fetched.status not in _TRANSIENT:
+            if _final(fetched):
                 return self._read(urls, fetched)
             pause = min(BACKOFF * 2**attempt, end - self.clock())
             if attempt < RETRIES and pause > 0:
@@ -295,7 +305,11 @@ class RemoteRegistry:
     # -- lifetime --------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the sync transport (the async one needs :meth:`aclose`)."""
+        """Close the sync transport (the async one needs :meth:`aclose`).
+
+        Cached answers are still given; any other lookup answers None (unavailable).
+        """
+        self._closed = True
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()

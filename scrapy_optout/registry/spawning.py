@@ -60,19 +60,18 @@ class SpawningCodec:
         for n, item in enumerate(items):
             if not isinstance(item, dict) or not isinstance(item.get("url"), str):
                 raise ProtocolError(f"urls[{n}]: expected an object with a string 'url'")
-            opt_out, opt_in = item.get("optOut", False), item.get("optIn", False)
+            # optOut is the answer itself: an item without it says nothing (never "not opted out").
+            opt_out, opt_in = item.get("optOut"), item.get("optIn", False)
             if not isinstance(opt_out, bool) or not isinstance(opt_in, bool):
-                raise ProtocolError(f"urls[{n}]: optOut and optIn must be true or false")
+                raise ProtocolError(f"urls[{n}]: optOut and optIn must be true or false (optOut is required)")
             url = item["url"]
             key = url if url in asked else canonical_url(url)
             if key not in asked:
                 continue  # an answer about a URL we did not ask about
-            entries = list(answers.get(key, RegistryAnswer()).entries)
-            if opt_out:
-                entries.append(_entry(key, permits=False))
-            elif opt_in:
-                entries.append(_entry(key, permits=True))
-            answers[key] = RegistryAnswer(tuple(entries))
+            entries = answers.get(key, RegistryAnswer()).entries
+            if opt_out or opt_in:
+                entries = tuple(dict.fromkeys((*entries, _entry(key, permits=not opt_out))))
+            answers[key] = RegistryAnswer(entries)
         return answers
 
 
@@ -93,4 +92,6 @@ class SpawningRegistry(RemoteRegistry):
         key = key if key is not None else os.environ.get(KEY_VARIABLE, "")
         if not key.strip():
             raise ValueError(f"registry: the Spawning API ({url}) needs a key: set {KEY_VARIABLE}")
+        if not key.strip().isascii() or not key.strip().isprintable():
+            raise ValueError(f"registry: the {KEY_VARIABLE} key must be printable ASCII")
         super().__init__(SpawningCodec(url, key.strip()), **options)

@@ -176,6 +176,8 @@ class LocalRegistry:
         Raises:
             sqlite3.Error: the file cannot be read; ValueError: the registry is closed.
         """
+        if self._closed:  # checked first: the key filter alone would answer "nothing registered"
+            raise ValueError(f"{self.path}: the registry is closed")
         keys = self._filter.present(expressions(url))
         if not keys:
             return RegistryAnswer(())

@@ -8,16 +8,21 @@ request body, so that tests can say what the service was told.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+from aiohttp import web
 from werkzeug import Request, Response
 
+from scrapy_optout.registry.local import LocalRegistry
+from scrapy_optout.registry.server import make_app
 from tests.httpsite import Site
 
 ENTRIES = (
@@ -104,3 +109,34 @@ class Recorder(Site):
             return Response(b"upstream down", status=502)
         return Response(answer.content, status=answer.status_code,
                         content_type=answer.headers.get("content-type"))  # fmt: skip
+
+
+class InProcess:
+    """:func:`make_app` served on 127.0.0.1 by an event loop on a thread of this process."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        self.loop.run_until_complete(self.runner.setup())
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        self.loop.run_until_complete(site.start())
+        self.root = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop the loop, then clean the application up and close the loop."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.run_until_complete(self.runner.cleanup())
+        self.loop.close()
+
+
+def serving(registry: LocalRegistry, **options: Any) -> Iterator[InProcess]:
+    """An :class:`InProcess` service over *registry* for the duration of a fixture."""
+    service = InProcess(make_app(registry, **options))
+    try:
+        yield service
+    finally:
+        service.stop()
+        registry.close()

@@ -2,7 +2,7 @@
 
 The codecs are checked against ``protocol.py`` and ``hashing.py``; the client against the
 reference service (``server.make_app`` over a :class:`LocalRegistry` of the shared test entries,
-served in-process as ``test_server.py`` does), whose answers must be ``LocalRegistry.find``'s in
+served in-process by ``service.InProcess``), whose answers must be ``LocalRegistry.find``'s in
 plain and in hashed mode, and which may stop at any time without the client hanging or raising.
 """
 
@@ -32,8 +32,7 @@ from scrapy_optout.registry.protocol import (
 )
 from scrapy_optout.registry.server import make_app
 from tests.httpsite import AGENT
-from tests.registry.service import write_registry
-from tests.registry.test_server import InProcess, serving
+from tests.registry.service import InProcess, serving, write_registry
 
 ORIGIN = "https://pages.test"
 REGISTERED = [

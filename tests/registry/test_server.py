@@ -8,7 +8,6 @@ the registry broken under a running service use :func:`make_app` on a thread of 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import re
@@ -17,21 +16,18 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
 
 from scrapy_optout.registry.entries import entry_from
 from scrapy_optout.registry.hashing import PREFIX_HEX, covers, digest, expressions, hash_key
 from scrapy_optout.registry.local import LocalRegistry, build
 from scrapy_optout.registry.protocol import MAX_BATCH, MAX_BODY, MAX_PREFIXES, entry_json
-from scrapy_optout.registry.server import make_app
-from tests.registry.service import Service, write_registry
+from tests.registry.service import Service, serving, write_registry
 
 ORIGIN = "https://pages.test"
 BULK = 2500  # more entries than one snapshot chunk
@@ -364,41 +360,10 @@ def test_a_stalled_client_does_not_hold_up_another(root):
 # --- in-process: a registry that breaks under the service ---------------------------------
 
 
-class InProcess:
-    """:func:`make_app` served on 127.0.0.1 by an event loop on a thread of this process."""
-
-    def __init__(self, app: web.Application) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.root = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        """Stop the loop, then clean the application up and close the loop."""
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.run_until_complete(self.runner.cleanup())
-        self.loop.close()
-
-
 @pytest.fixture
 def copy_of(registry_file: Path, tmp_path: Path) -> Path:
     """A copy of the registry file, free to break."""
     return Path(shutil.copy(registry_file, tmp_path / "copy.sqlite"))
-
-
-def serving(registry: LocalRegistry, **options: Any) -> Iterator[InProcess]:
-    """An :class:`InProcess` service over *registry* for the duration of a fixture."""
-    service = InProcess(make_app(registry, **options))
-    try:
-        yield service
-    finally:
-        service.stop()
-        registry.close()
 
 
 @pytest.mark.parametrize("breakage", ["closed", "corrupted"])

@@ -55,8 +55,8 @@ class KeyFilter:
 
     def present(self, keys: Iterable[str]) -> list[str]:
         """The *keys* that may be in the filter (the others are certainly absent), in order."""
-        # _positions with HASHES = 3, unrolled in one loop (a lookup tests a dozen keys): most absent keys fail
-        # the first bit, before the second CRC is computed.
+        # _positions with HASHES = 3, unrolled in one loop (a lookup tests a dozen keys): most
+        # absent keys fail the first bit, before the second CRC is computed.
         bits, size, crc32 = self._bits, self._size, zlib.crc32
         out = []
         for key in keys:

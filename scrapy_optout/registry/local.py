@@ -61,13 +61,8 @@ def build(inputs: Iterable[str | Path], output: str | Path) -> int:
         db = sqlite3.connect(temporary)
         try:
             db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-            rows = (
-                (key, n, e.scope, e.value, ";".join(sorted(e.purposes)), e.policy, e.registered,
-                 e.source, int(e.permits), int(digest(key)[:PREFIX_HEX], 16))
-                for n, (key, e) in enumerate(
-                    (hash_key(e.scope, e.value), e) for path in inputs for e in load_entries(path)
-                )
-            )  # fmt: skip
+            entries = (e for path in inputs for e in load_entries(path))
+            rows = (_row(n, e) for n, e in enumerate(entries))
             # Rows are gathered in a temporary table, then written in key order: far faster than
             # inserting a million keys at random places of the clustered table.
             for chunk in _chunks(rows, 50_000):
@@ -89,6 +84,15 @@ def build(inputs: Iterable[str | Path], output: str | Path) -> int:
         Path(temporary).unlink(missing_ok=True)
         raise
     return count
+
+
+def _row(n: int, entry: RegistryEntry) -> tuple[object, ...]:
+    """The table row of the *n*-th entry of the inputs."""
+    key = hash_key(entry.scope, entry.value)
+    purposes = ";".join(sorted(entry.purposes))
+    bucket = int(digest(key)[:PREFIX_HEX], 16)
+    return (key, n, entry.scope, entry.value, purposes, entry.policy, entry.registered,
+            entry.source, int(entry.permits), bucket)  # fmt: skip
 
 
 def _chunks(rows: Iterable[tuple[object, ...]], size: int) -> Iterable[list[tuple[object, ...]]]:

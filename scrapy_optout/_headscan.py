@@ -1,10 +1,12 @@
-"""Reading the head of a response body in a transport, and handing the body on whole.
+"""Reading the front of a response body in a transport, and handing the body on whole.
 
 A transport sees the raw, still content-encoded stream. To check the HTML ``<head>`` before the
 caller gets the response, :class:`HeadBuffer` reads raw chunks until the decoded prefix holds the end
 of the head (or the scan window is full, or the body ends), and the response handed on replays those
 raw chunks before the rest of the stream, so the caller's own decoding and streaming are unchanged
-(DESIGN §5.2 "Head scan": an allowed body reaches the caller whole).
+(DESIGN §5.2 "Head scan": an allowed body reaches the caller whole). :class:`MetadataBuffer` does
+the same for images, PDFs and EPUBs, reading only as far as the file's metadata goes (the core's
+``embedded.bytes_needed`` says how far).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+
+from ._core.embedded import bytes_needed
 
 _HEAD_END = re.compile(rb"</head|<body", re.IGNORECASE)
 
@@ -53,7 +57,7 @@ class HeadBuffer:
             return
         if self._zlib is None and len(self.raw) == 1:
             # A plain body whose first chunk holds the head needs no copy (the common case).
-            if len(chunk) >= self.limit or _HEAD_END.search(chunk, 0, self.limit):
+            if len(chunk) >= self.limit or self._enough(chunk, 0):
                 self.done = True
             else:
                 self._decoded += chunk
@@ -72,8 +76,35 @@ class HeadBuffer:
                 self.error = "html.head_not_scanned: corrupt compressed body"
                 self.done = True
                 return
-        if len(decoded) >= self.limit or _HEAD_END.search(decoded, start):
+        if len(decoded) >= self.limit or self._enough(decoded, start):
             self.done = True
+
+    def _enough(self, decoded: bytes | bytearray, start: int) -> bool:
+        """Whether the decoded prefix holds the end of the head (searched from *start* on)."""
+        return _HEAD_END.search(decoded, start, self.limit) is not None
+
+    @property
+    def capped(self) -> bool:
+        """Whether the window filled up before the reading was done."""
+        return len(self.decoded) >= self.limit
+
+
+class MetadataBuffer(HeadBuffer):
+    """A :class:`HeadBuffer` for a *kind* file (``image``, ``pdf``, ``epub``).
+
+    It reads as far as the file's metadata goes, within *limit* bytes.
+    """
+
+    def __init__(self, content_encoding: str, limit: int, kind: str) -> None:
+        super().__init__(content_encoding, limit)
+        self.kind = kind
+        self._need = 0  # below this size, asking the core again cannot say "enough"
+
+    def _enough(self, decoded: bytes | bytearray, start: int) -> bool:
+        if len(decoded) < self._need:
+            return False
+        self._need = bytes_needed(self.kind, bytes(decoded))
+        return self._need == 0
 
 
 class ReplayStream(httpx.SyncByteStream):

@@ -36,6 +36,7 @@ _FIELD_SETTINGS = {
     "audit_allowed": "OPTOUT_AUDIT_ALLOWED",
     "audit_rotate_bytes": "OPTOUT_AUDIT_ROTATE_BYTES",
     "cache_ttl": "OPTOUT_CACHE_TTL",
+    "embedded_scan_bytes": "OPTOUT_EMBEDDED_SCAN_BYTES",
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -89,6 +90,9 @@ def read_settings(settings: Mapping[str, Any]) -> OptOutSettings:
     agents = settings.get("OPTOUT_AI_AGENTS")
     if agents is not None:
         values["ai_agents"] = _agents(agents)
+    scan = settings.get("OPTOUT_EMBEDDED_SCAN_BYTES")
+    if scan is not None:
+        values["embedded_scan_bytes"] = _whole(scan, "OPTOUT_EMBEDDED_SCAN_BYTES")
     rotate = settings.get("OPTOUT_AUDIT_ROTATE_BYTES")
     if rotate is not None and rotate != "":
         values["audit_rotate_bytes"] = _whole(rotate, "OPTOUT_AUDIT_ROTATE_BYTES")

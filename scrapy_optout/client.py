@@ -4,8 +4,9 @@ A transport wraps any other transport (composition, as httpx intends). For every
 for every redirect hop, it runs the core's pre-request flow: origin documents are fetched through
 the wrapped transport with our User-Agent and cached (``_resolve.py``); a reserved URL raises
 :class:`OptedOutError` and nothing is sent. Then the response's headers and HTML head are checked
-(``_headscan.py``); a reserved response is closed unread and raises :class:`OptedOutError`; an
-allowed one is handed on whole, its decision in ``response.extensions["optout"]``.
+(``_headscan.py``), and so is the metadata inside images, PDFs and EPUBs, read only as far as it
+goes; a reserved response is closed unread and raises :class:`OptedOutError`; an allowed one is
+handed on whole, its decision in ``response.extensions["optout"]``.
 
 Per-request options: ``extensions={"optout": {"bypass": True}}`` skips the checks (logged as a
 bypass); ``{"page": URL}`` names the page an image was requested from (DESIGN §5.2).
@@ -20,7 +21,9 @@ from typing import Any
 
 import httpx
 
+from ._c2pa import read_c2pa
 from ._core.documents import Document
+from ._core.embedded import EMBEDDED_SIGNALS, embedded_kind
 from ._core.engine import check_request, evaluate_response
 from ._core.headers import SignalHeaders, read_signal_headers
 from ._core.models import Decision, Fetched, Need
@@ -29,7 +32,7 @@ from ._core.rules import bypass
 from ._drive import adrive, drive
 from ._errors import RequestSkipped
 from ._fetch import afetch, deadline_for, fetch
-from ._headscan import AsyncReplayStream, HeadBuffer, ReplayStream, is_html
+from ._headscan import AsyncReplayStream, HeadBuffer, MetadataBuffer, ReplayStream, is_html
 from ._resolve import AsyncResolver, Resolver
 from ._shell import Shell
 
@@ -75,13 +78,22 @@ def _options(request: httpx.Request) -> dict[str, Any]:
 
 
 def _head_buffer(request: httpx.Request, headers: SignalHeaders, shell: Shell) -> HeadBuffer | None:
-    """A buffer for the head scan when the response may be an HTML page with a body."""
-    checks = shell.policy.checks
+    """A buffer for the body's front: an image's, PDF's or EPUB's metadata, or an HTML head."""
+    if request.method == "HEAD":
+        return None
+    policy = shell.policy
+    checks = policy.checks
+    content_type = headers.first("content-type")
+    coding = headers.first("content-encoding") or ""
+    if not checks.isdisjoint(EMBEDDED_SIGNALS):
+        kind = embedded_kind(content_type, str(request.url))
+        if kind:
+            return MetadataBuffer(coding, policy.embedded_scan_bytes, kind)
     if "tdmrep" not in checks and "noai" not in checks:
         return None  # no signal read from the head is enabled: hand the stream on untouched
-    if request.method == "HEAD" or not is_html(headers.first("content-type")):
+    if not is_html(content_type):
         return None
-    return HeadBuffer(headers.first("content-encoding") or "", shell.policy.head_scan_bytes)
+    return HeadBuffer(coding, policy.head_scan_bytes)
 
 
 def _conclude(
@@ -93,8 +105,12 @@ def _conclude(
     response: httpx.Response,
     headers: SignalHeaders,
     buffer: HeadBuffer | None,
+    ended: bool,
 ) -> Decision:
-    """The response-stage decision (DESIGN §5), recorded; a failed head scan is noted in it."""
+    """The response-stage decision (DESIGN §5), recorded; a failed head scan is noted in it.
+
+    *ended*: the body was read to its end (so the buffer holds all of it, unless capped).
+    """
     head = buffer.decoded if buffer is not None else b""
     decision = evaluate_response(
         url,
@@ -105,6 +121,8 @@ def _conclude(
         pre=pre,
         page=page,
         today=today,
+        complete=ended and buffer is not None and not buffer.capped,
+        read_c2pa=read_c2pa,
     )
     if buffer is not None and buffer.error:
         decision = dataclasses.replace(decision, errors=(*decision.errors, buffer.error))
@@ -175,20 +193,21 @@ class OptOutTransport(httpx.BaseTransport):
             raise _refused(shell.record(pre), request)
         response = self.next_transport.handle_request(request)
         headers = read_signal_headers(response.headers.raw)  # read once, raw: not decoded
-        buffer, failed, rest = _head_buffer(request, headers, shell), None, None
+        buffer, failed, rest, ended = _head_buffer(request, headers, shell), None, None, True
         if buffer is not None:
             rest = iter(response.stream)  # type: ignore[arg-type]
             try:
                 for chunk in rest:
                     buffer.feed(chunk)
                     if buffer.done:
+                        ended = False
                         break
             except httpx.HTTPError as exc:  # the page broke off: decide on what came, then say so
-                failed = exc
+                failed, ended = exc, False
             except BaseException:
                 response.close()
                 raise
-        decision = _conclude(shell, url, pre, page, today, response, headers, buffer)
+        decision = _conclude(shell, url, pre, page, today, response, headers, buffer, ended)
         if not decision.allowed or failed is not None:
             response.close()
             raise _refusal(decision, failed, request)
@@ -249,20 +268,21 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
             raise _refused(shell.record(pre), request)
         response = await self.next_transport.handle_async_request(request)
         headers = read_signal_headers(response.headers.raw)  # read once, raw: not decoded
-        buffer, failed, rest = _head_buffer(request, headers, shell), None, None
+        buffer, failed, rest, ended = _head_buffer(request, headers, shell), None, None, True
         if buffer is not None:
             rest = response.stream.__aiter__()  # type: ignore[union-attr]
             try:
                 async for chunk in rest:
                     buffer.feed(chunk)
                     if buffer.done:
+                        ended = False
                         break
             except httpx.HTTPError as exc:  # the page broke off: decide on what came, then say so
-                failed = exc
+                failed, ended = exc, False
             except BaseException:
                 await response.aclose()
                 raise
-        decision = _conclude(shell, url, pre, page, today, response, headers, buffer)
+        decision = _conclude(shell, url, pre, page, today, response, headers, buffer, ended)
         if not decision.allowed or failed is not None:
             await response.aclose()
             raise _refusal(decision, failed, request)

@@ -27,11 +27,16 @@ ON_UNAVAILABLE = frozenset({"skip", "allow"})
 SCOPES = frozenset({"domain", "host", "prefix", "url"})
 DEFAULT_HEAD_SCAN_BYTES = 1_048_576
 MIN_HEAD_SCAN_BYTES = 65_536
+DEFAULT_EMBEDDED_SCAN_BYTES = 16 * 1024 * 1024
 MIN_ROTATE_BYTES = 65_536
 """The smallest log segment (``audit_rotate_bytes``); the writer checks the same bound."""
 # Fields added after the first release: at these defaults they are left out of the digest, so that
 # the policies of earlier logs keep their digest.
-_LATER_DEFAULTS: dict[str, object] = {"audit_rotate_bytes": None, "registry_hashed": False}
+_LATER_DEFAULTS: dict[str, object] = {
+    "audit_rotate_bytes": None,
+    "registry_hashed": False,
+    "embedded_scan_bytes": DEFAULT_EMBEDDED_SCAN_BYTES,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +139,9 @@ class Policy:
         cache_ttl: seconds a fetched origin document is trusted (RFC 9309 §2.4: at most a day is
             advised for robots.txt).
         head_scan_bytes: how much of an HTML body the head scan reads (at least 64 KiB).
+        embedded_scan_bytes: how much of an image, PDF or EPUB is read for the metadata inside
+            it (at least 64 KiB; 16 MiB by default). Images and EPUBs are read only as far as
+            their metadata goes; a PDF is read whole, up to this size.
     """
 
     user_agent: str
@@ -151,6 +159,7 @@ class Policy:
     audit_rotate_bytes: int | None = None
     cache_ttl: float = 86400.0
     head_scan_bytes: int = DEFAULT_HEAD_SCAN_BYTES
+    embedded_scan_bytes: int = DEFAULT_EMBEDDED_SCAN_BYTES
     token: str = field(init=False, repr=False)
     """Our token as compared (Google-style truncation, lower-case)."""
     ai_tokens: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -231,6 +240,12 @@ class Policy:
             raise ValueError(f"head_scan_bytes: expected an int, got {raw.head_scan_bytes!r}")
         if raw.head_scan_bytes < MIN_HEAD_SCAN_BYTES:
             raise ValueError(f"head_scan_bytes: must be at least {MIN_HEAD_SCAN_BYTES}")
+        scan = raw.embedded_scan_bytes
+        if isinstance(scan, bool) or not isinstance(scan, int) or scan < MIN_HEAD_SCAN_BYTES:
+            raise ValueError(
+                f"embedded_scan_bytes: expected a size of at least {MIN_HEAD_SCAN_BYTES} bytes, "
+                f"got {scan!r}"
+            )
         checks = {s for s in signals if bears_on(s, purpose)}
         if not raw.infer_from_ai_agents:
             checks.discard(Signal.AI_AGENTS)
@@ -245,7 +260,9 @@ class Policy:
         values: dict[str, object] = {}
         for f in fields(self):
             if not f.init or (
-                f.name in _LATER_DEFAULTS and getattr(self, f.name) is _LATER_DEFAULTS[f.name]
+                f.name in _LATER_DEFAULTS
+                and type(getattr(self, f.name)) is type(_LATER_DEFAULTS[f.name])
+                and getattr(self, f.name) == _LATER_DEFAULTS[f.name]
             ):
                 continue
             value = getattr(self, f.name)

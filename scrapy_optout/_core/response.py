@@ -14,13 +14,14 @@ from urllib.parse import urlsplit
 
 from . import rules
 from .aipref import most_restrictive, parse_content_signal, parse_content_usage_header
+from .embedded import EMBEDDED_SIGNALS, C2paReader, EmbeddedFindings, embedded_kind, read_embedded
 from .headers import read_signal_headers
 from .html import EMPTY_SCAN, scan_head
 from .models import Code, Decision, Reason, Signal, Verdict
 from .policy import Policy
 from .robots_tags import NONE as NO_DIRECTIVES
 from .robots_tags import AiDirectives, parse_meta_robots, parse_x_robots_tag
-from .tdmrep import tdm_from_headers, tdm_from_meta
+from .tdmrep import TdmValue, tdm_from_headers, tdm_from_meta
 
 IMAGE_EXTENSIONS = frozenset(
     [
@@ -103,8 +104,12 @@ def evaluate_response(
     pre: Decision | None = None,
     page: Decision | None = None,
     today: date | None = None,
+    complete: bool = True,
+    read_c2pa: C2paReader | None = None,
 ) -> Decision:
-    """Decide on a response from its headers and the bounded HTML head (DESIGN §3, §5).
+    """Decide on a response from its headers, HTML head and embedded metadata (DESIGN §3, §5).
+
+    The embedded metadata is that of images, PDFs and EPUBs (``embedded.py``).
 
     Args:
         url: the response URL (after redirects).
@@ -115,6 +120,10 @@ def evaluate_response(
         pre: the request-stage decision, whose findings the final decision includes.
         page: the decision of the page this resource was requested from (images).
         today: the current UTC date, for licence validity.
+        complete: whether *body* is the whole body (a shell may pass only the prefix that holds
+            a file's metadata).
+        read_c2pa: reads a C2PA manifest store (the shells pass ``c2pa-python``'s); without it,
+            a file carrying a manifest has its C2PA signal unavailable.
 
     Returns:
         the final, response-stage decision.
@@ -134,9 +143,17 @@ def evaluate_response(
             needles=_HEAD_SIGNAL_BYTES,
         )
     metas = scan.metas
+    embedded: EmbeddedFindings | None = None
+    if body and not checks.isdisjoint(EMBEDDED_SIGNALS):
+        kind = embedded_kind(content_type, url)
+        if kind:
+            embedded = read_embedded(
+                kind, url, body, policy.purpose, checks, complete=complete, read_c2pa=read_c2pa
+            )
     if (
         pre is not None
         and page is None
+        and not embedded
         and not metas
         and not scan.errors
         and not signal_headers.errors
@@ -151,6 +168,13 @@ def evaluate_response(
         found.carry(pre)
     found.errors.extend(signal_headers.errors)
     found.errors.extend(scan.errors)
+    embedded_tdm = None
+    if embedded:
+        found.reservations.extend(embedded.reservations)
+        found.permissions.extend(embedded.permissions)
+        found.unavailable.extend(embedded.unavailable)
+        found.errors.extend(embedded.errors)
+        embedded_tdm = embedded.tdm
     tdm_metas = noai_metas = metas
     if metas:
         # Cheap tests first: most heads carry no tdm-* meta, and no meta whose content could hold
@@ -160,10 +184,15 @@ def evaluate_response(
         if not any("ai" in content.lower() for _, content in metas):
             noai_metas = ()
     if Signal.TDMREP in checks and (
-        tdm_metas or "tdm-reservation" in fields or "tdm-policy" in fields
+        tdm_metas or embedded_tdm or "tdm-reservation" in fields or "tdm-policy" in fields
     ):
         _tdm_response(
-            url, fields.get("tdm-reservation", ()), fields.get("tdm-policy", ()), tdm_metas, found
+            url,
+            fields.get("tdm-reservation", ()),
+            fields.get("tdm-policy", ()),
+            tdm_metas,
+            embedded_tdm,
+            found,
         )
     if Signal.NOAI in checks:
         if "x-robots-tag" in fields:
@@ -192,6 +221,7 @@ def _tdm_response(
     reservations: tuple[str, ...],
     policies: tuple[str, ...],
     metas: tuple[tuple[str, str], ...],
+    embedded: tuple[str, TdmValue] | None,
     found: rules.Findings,
 ) -> None:
     layers: list[tuple[str, int | None, str | None, str]] = []
@@ -203,6 +233,9 @@ def _tdm_response(
         meta = tdm_from_meta(metas)
         found.errors.extend(meta.errors)
         layers.append((Code.TDMREP_META, meta.reservation, meta.policy, meta.detail))
+    if embedded is not None:  # TDMRep §1.7 step 4: EPUB and PDF metadata supersede both
+        code, value = embedded
+        layers.append((code, value.reservation, value.policy, value.detail))
     reservation, tdm_policy, code, detail = rules.tdm_layers(layers)
     if reservation == 1:
         found.lead(tdm_policy)

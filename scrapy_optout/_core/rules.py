@@ -27,7 +27,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from .models import Code, Decision, Evidence, Reason, Signal
+from .models import Code, Decision, Evidence, Reason, Signal, Verdict
 from .scopes import host_of, scope_matches
 
 if TYPE_CHECKING:  # policy.py asks bears_on() which signals to run: no import cycle at run time
@@ -43,6 +43,62 @@ CONTENT_SIGNAL_KEY = {"train-ai": "ai-train", "ai-input": "ai-input", "search": 
 """Purpose -> Cloudflare Content Signals key (standards.md §5.3)."""
 
 
+C2PA_KEYS = {
+    "train-ai": ("ai_training", "ai_generative_training", "data_mining"),
+    "ai-input": ("ai_inference", "data_mining"),
+    "tdm": ("data_mining",),
+}
+"""Purpose -> the CAWG training-mining keys that bear on it (standards.md §8.3): ``data_mining``
+is TDM, which covers AI training and inference input; nothing there is about search."""
+_EVERY = frozenset({"train-ai", "ai-input", "tdm", "search"})
+IPTC_RESERVES: dict[str, frozenset[str] | None] = {
+    "DMI-UNSPECIFIED": frozenset(),
+    "DMI-ALLOWED": None,
+    "DMI-PROHIBITED-AIMLTRAINING": frozenset({"train-ai"}),
+    "DMI-PROHIBITED-GENAIMLTRAINING": frozenset({"train-ai"}),
+    "DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING": frozenset({"train-ai", "ai-input", "tdm"}),
+    "DMI-PROHIBITED": _EVERY,
+    "DMI-PROHIBITED-SEECONSTRAINT": _EVERY,
+    "DMI-PROHIBITED-SEEEMBEDDEDRIGHTSEXPR": _EVERY,
+    "DMI-PROHIBITED-SEELINKEDRIGHTSEXPR": _EVERY,
+}
+"""IPTC ``plus:DataMining`` term -> the purposes it reserves (None: a permission; standards.md
+§8.5 [I]). Our ``train-ai`` covers generative training, so ``-GENAIMLTRAINING`` reserves it; the
+``-SEE…`` terms prohibit unless a constraint we cannot read allows, so they reserve everything."""
+
+
+def c2pa_verdict(
+    entries: dict[str, tuple[str, str]], validated: bool, purpose: str
+) -> tuple[Verdict, str]:
+    """What training-mining *entries* say about *purpose*, and the entries that said it.
+
+    A restrictive entry always counts; an ``allowed`` one only from a manifest that validated
+    against the whole file (standards.md §8.3: on failed validation, honour restrictions only).
+    """
+    said = [(key, entries[key]) for key in C2PA_KEYS.get(purpose, ()) if key in entries]
+    restrictive = [f"{key} {use}" for key, (use, _) in said if use != "allowed"]
+    if restrictive:
+        return Verdict.RESERVED, ", ".join(restrictive)
+    if said and validated:
+        return Verdict.ALLOW, ", ".join(f"{key} allowed" for key, _ in said)
+    return Verdict.UNKNOWN, ""
+
+
+def iptc_verdict(terms: tuple[str, ...], purpose: str) -> tuple[Verdict, str, list[str]]:
+    """What ``plus:DataMining`` *terms* say about *purpose*: verdict, deciding term, errors.
+
+    The most restrictive term wins; an unknown term is an error, and says nothing.
+    """
+    errors = [f"iptc.unknown_term: {term[:60]}" for term in terms if term not in IPTC_RESERVES]
+    reserving = [t for t in terms if purpose in (IPTC_RESERVES.get(t) or ())]
+    if reserving:
+        return Verdict.RESERVED, reserving[0], errors
+    allowing = [t for t in terms if t in IPTC_RESERVES and IPTC_RESERVES[t] is None]
+    if allowing:
+        return Verdict.ALLOW, allowing[0], errors
+    return Verdict.UNKNOWN, "", errors
+
+
 def bears_on(signal: str, purpose: str) -> bool:
     """Whether *signal* can say anything about *purpose* (so whether it is worth fetching)."""
     if signal in (Signal.TDMREP, Signal.NOAI):
@@ -53,6 +109,8 @@ def bears_on(signal: str, purpose: str) -> bool:
         return purpose in CONTENT_USAGE_LABEL
     if signal == Signal.CONTENT_SIGNAL:
         return purpose in CONTENT_SIGNAL_KEY
+    if signal == Signal.C2PA:
+        return purpose in C2PA_KEYS
     return True
 
 

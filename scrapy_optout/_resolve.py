@@ -7,7 +7,8 @@ gets that same document (never "allow" by accident, unlike Scrapy's RobotsTxtMid
 integration.md §1.3).
 
 Lifetimes (RFC 9309 §2.4, standards.md §0.6): a document read (or found absent) is trusted for
-``Policy.cache_ttl`` (24 h by default); an unavailable one is retried after :data:`RETRY_AFTER`
+``Policy.cache_ttl`` (24 h by default), an RSL licence document for its ``max-age`` (30 days by
+default, standards.md §0.6); an unavailable one is retried after :data:`RETRY_AFTER`
 seconds; while robots.txt is unreachable, a copy fetched less than 30 days ago serves instead
 (RFC 9309 §2.4 allows it; Google does the same).
 """
@@ -23,6 +24,7 @@ from typing import Any
 from ._core.documents import Document, State, document_from_fetch, registry_document
 from ._core.models import Doc, Fetched, Need
 from ._core.policy import Policy
+from ._core.rsl import RslDocument
 from .cache.memory import CacheEntry, MemoryStore
 
 RETRY_AFTER = 60.0
@@ -60,6 +62,8 @@ class DocumentCache:
         document = document_from_fetch(need.doc, fetched)
         now = fetched_at = self.clock()
         ttl = self.policy.cache_ttl
+        if isinstance(document.parsed, RslDocument):  # RSL: cached for its max-age (days)
+            ttl = document.parsed.max_age_seconds
         if document.state is State.UNAVAILABLE:
             ttl = min(ttl, RETRY_AFTER)
             if need.doc == Doc.ROBOTS:

@@ -24,7 +24,7 @@ import httpx
 from ._c2pa import read_c2pa
 from ._core.documents import Document
 from ._core.embedded import EMBEDDED_SIGNALS, embedded_kind
-from ._core.engine import check_request, evaluate_response
+from ._core.engine import Flow, check_request, check_response
 from ._core.headers import SignalHeaders, read_signal_headers
 from ._core.models import Decision, Fetched, Need
 from ._core.policy import Policy
@@ -96,7 +96,7 @@ def _head_buffer(request: httpx.Request, headers: SignalHeaders, shell: Shell) -
     return HeadBuffer(coding, policy.head_scan_bytes)
 
 
-def _conclude(
+def _response_flow(
     shell: Shell,
     url: str,
     pre: Decision,
@@ -106,13 +106,10 @@ def _conclude(
     headers: SignalHeaders,
     buffer: HeadBuffer | None,
     ended: bool,
-) -> Decision:
-    """The response-stage decision (DESIGN §5), recorded; a failed head scan is noted in it.
-
-    *ended*: the body was read to its end (so the buffer holds all of it, unless capped).
-    """
+) -> Flow:
+    """The response-stage flow (DESIGN §5); *ended*: the body was read to its end."""
     head = buffer.decoded if buffer is not None else b""
-    decision = evaluate_response(
+    return check_response(
         url,
         response.status_code,
         headers,
@@ -124,6 +121,10 @@ def _conclude(
         complete=ended and buffer is not None and not buffer.capped,
         read_c2pa=read_c2pa,
     )
+
+
+def _conclude(shell: Shell, decision: Decision, buffer: HeadBuffer | None) -> Decision:
+    """Record the response-stage decision; a failed head scan is noted in it."""
     if buffer is not None and buffer.error:
         decision = dataclasses.replace(decision, errors=(*decision.errors, buffer.error))
     return shell.record(decision)
@@ -207,7 +208,8 @@ class OptOutTransport(httpx.BaseTransport):
             except BaseException:
                 response.close()
                 raise
-        decision = _conclude(shell, url, pre, page, today, response, headers, buffer, ended)
+        flow = _response_flow(shell, url, pre, page, today, response, headers, buffer, ended)
+        decision = _conclude(shell, drive(flow, partial(self._resolve, context=request)), buffer)
         if not decision.allowed or failed is not None:
             response.close()
             raise _refusal(decision, failed, request)
@@ -282,7 +284,9 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
             except BaseException:
                 await response.aclose()
                 raise
-        decision = _conclude(shell, url, pre, page, today, response, headers, buffer, ended)
+        flow = _response_flow(shell, url, pre, page, today, response, headers, buffer, ended)
+        resolve = partial(self._resolve, context=request)
+        decision = _conclude(shell, await adrive(flow, resolve), buffer)
         if not decision.allowed or failed is not None:
             await response.aclose()
             raise _refusal(decision, failed, request)

@@ -5,8 +5,9 @@ origin documents fetched through the crawler's own engine and cached, one fetch 
 document however many requests wait (``_resolve.AsyncResolver``; never one Deferred shared by
 several waiters, the RobotsTxtMiddleware bug of integration.md §1.3). After the response arrives
 (decompressed and past redirects: the middleware sits at 120, inside HttpCompression and Redirect),
-its headers, HTML head and the metadata inside images, PDFs and EPUBs are checked
-(``evaluate_response``; a file's metadata is read within ``OPTOUT_EMBEDDED_SCAN_BYTES``). A skip raises
+its headers, HTML head and the metadata inside images, PDFs and EPUBs are checked, and the RSL
+licences its ``Link`` headers name are fetched and applied (``check_response``; a file's metadata
+is read within ``OPTOUT_EMBEDDED_SCAN_BYTES``). A skip raises
 :class:`OptOutIgnoreRequest`, both ``IgnoreRequest`` and ``RequestSkipped``, so errbacks get
 ``failure.value.decision``. Every decision is counted in the stats, sent as the
 ``scrapy_optout.signals.optout_decision`` signal and written to the compliance log (DESIGN §4, §7).
@@ -28,7 +29,7 @@ from scrapy.http import Response
 from . import signals as optout_signals
 from ._c2pa import read_c2pa
 from ._core.documents import Document
-from ._core.engine import check_request, evaluate_response
+from ._core.engine import check_request, check_response
 from ._core.models import Decision, Fetched, Need
 from ._core.rules import bypass
 from ._drive import adrive
@@ -159,7 +160,7 @@ class OptOutMiddleware:
         policy = self.shell.policy
         body = response.body
         complete = len(body) <= policy.embedded_scan_bytes
-        decision = evaluate_response(
+        flow = check_response(
             response.url,
             response.status,
             _field_lines(response.headers),
@@ -171,6 +172,7 @@ class OptOutMiddleware:
             complete=complete,
             read_c2pa=read_c2pa,
         )
+        decision = await adrive(flow, self._resolve)
         decision = self.shell.record(decision)
         if not decision.allowed:
             raise self._skip(decision, request)

@@ -7,6 +7,7 @@ a :class:`Document` the rules can read. It decides nothing about the URL being c
   (401/403 included, as the RFC says; DESIGN §5.1); 429, 5xx, network errors, timeouts and redirects
   to a non-http(s) scheme -> "unavailable" (the RFC's "unreachable": complete disallow); more than 5
   redirects -> "absent" (§2.3.1.2 allows treating it as unavailable = no restrictions).
+* RSL licence documents: 2xx -> parsed; anything else leaves the URL unlicensed (``licensing.py``).
 * tdmrep.json (TDMRep §3.2) and ai.txt: 2xx -> parsed; 4xx except 429 -> "absent" (the protocol is
   not implemented); 429, 5xx, network errors, timeouts, too many redirects and a body cut by its size
   cap -> "unavailable", which ``Policy.on_unavailable`` governs (standards.md §1.3 [I]).
@@ -22,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 from .aitxt import AiTxt, parse_ai_txt
 from .models import Doc, Evidence, Fetched, RegistryAnswer
 from .robots import RobotsTxt, parse_robots
+from .rsl import RslDocument, parse_rsl
 from .tdmrep import TdmrepFile, parse_tdmrep
 
 
@@ -33,7 +35,7 @@ class State(enum.Enum):
     UNAVAILABLE = "unavailable"
 
 
-Parsed = RobotsTxt | TdmrepFile | AiTxt | RegistryAnswer
+Parsed = RobotsTxt | TdmrepFile | AiTxt | RegistryAnswer | RslDocument
 
 MAX_REDIRECTS = 5
 """Consecutive redirects followed for a side document (RFC 9309 §2.3.1.2, DESIGN §5.2)."""
@@ -85,6 +87,7 @@ _PARSERS: dict[str, Callable[[bytes], Parsed]] = {
     Doc.ROBOTS: parse_robots,
     Doc.TDMREP: parse_tdmrep,
     Doc.AI_TXT: parse_ai_txt,
+    Doc.LICENCE: parse_rsl,
 }
 
 

@@ -4,7 +4,8 @@
 fetches, caches and sends back a :class:`~.documents.Document`) and returns the request-stage
 :class:`~.models.Decision`. Origin documents are asked for in this order, stopping at the first
 reason to skip, so that nothing more is fetched for a URL already decided: registry, robots.txt
-(access, inference, Content-Usage, Content-Signal, License leads), tdmrep.json, ai.txt.
+(access, inference, Content-Usage, Content-Signal), the RSL licence documents its ``License:``
+lines name, tdmrep.json, ai.txt.
 ``evaluate_response`` (in ``response.py``, re-exported here) reads headers and the bounded HTML
 head. Combination is ``rules.py``'s job.
 """
@@ -21,6 +22,9 @@ from . import rules
 from .aipref import most_restrictive, parse_content_signal, parse_content_usage
 from .aitxt import AiTxt, ai_txt_verdict
 from .documents import Document, State
+from .embedded import C2paReader
+from .headers import read_signal_headers
+from .licensing import apply_licence, licence_need, licence_urls, response_licences
 from .models import Code, Decision, Doc, Need, Reason, RegistryAnswer, Signal, Verdict
 from .patterns import target_of
 from .policy import Policy
@@ -28,7 +32,7 @@ from .response import evaluate_response, looks_like_image, page_images
 from .robots import RobotsTxt
 from .tdmrep import TdmrepFile, match_tdmrep
 
-__all__ = ["Flow", "Origin", "check_request", "evaluate_response", "origin_of"]
+__all__ = ["Flow", "Origin", "check_request", "check_response", "evaluate_response", "origin_of"]
 
 Flow = Generator[Need, Document, Decision]
 
@@ -132,7 +136,12 @@ def check_request(
     robots_signals = _robots_signals(checks)
     if robots_signals:
         doc = yield origin.robots
-        _robots(doc, target, policy, robots_signals, found)
+        licences = _robots(doc, target, policy, robots_signals, found)
+        if _decided(found, policy):
+            return rules.decide(url, "request", policy, found, today)
+        for licence in licences:  # RSL: before the content is accessed (standards.md §6.2)
+            doc = yield licence_need(licence)
+            apply_licence(doc, url, policy, found)
         if _decided(found, policy):
             return rules.decide(url, "request", policy, found, today)
 
@@ -149,6 +158,45 @@ def check_request(
     if page is not None and looks_like_image(url):
         page_images(page, policy, found)
     return rules.decide(url, "request", policy, found, today)
+
+
+def check_response(
+    url: str,
+    status: int,
+    headers: Any,
+    body: bytes,
+    policy: Policy,
+    *,
+    pre: Decision,
+    page: Decision | None = None,
+    today: date | None = None,
+    complete: bool = True,
+    read_c2pa: C2paReader | None = None,
+) -> Flow:
+    """The response stage as a flow: the RSL licences of ``Link`` headers, then the rest.
+
+    It yields a need for each licence document the headers name, then returns
+    :func:`evaluate_response` (whose arguments these are) with them.
+    """
+    if not pre.allowed:
+        return pre
+    signal_headers = read_signal_headers(headers)
+    documents = {}
+    for link in response_licences(signal_headers.fields, url, policy, pre):
+        documents[link] = yield licence_need(link)
+    return evaluate_response(
+        url,
+        status,
+        signal_headers,
+        body,
+        policy,
+        pre=pre,
+        page=page,
+        today=today,
+        complete=complete,
+        read_c2pa=read_c2pa,
+        licences=documents,
+    )
 
 
 @lru_cache(maxsize=64)
@@ -209,7 +257,8 @@ def _registry(doc: Document, policy: Policy, found: rules.Findings) -> None:
 
 def _robots(
     doc: Document, target: str, policy: Policy, signals: tuple[str, ...], found: rules.Findings
-) -> None:
+) -> list[str]:
+    """Read robots.txt into *found*; return the RSL licence URLs to check (when ``rsl`` runs)."""
     if doc.state is State.UNAVAILABLE:
         if Signal.ROBOTS in signals:  # RFC 9309 §2.3.1.4, whatever on_unavailable says
             found.access = Reason(
@@ -220,9 +269,9 @@ def _robots(
             )
         else:
             _unavailable(doc, signals[0], found)
-        return
+        return []
     if doc.state is not State.OK or not isinstance(doc.parsed, RobotsTxt):
-        return  # absent (4xx, too many redirects): no restrictions, RFC 9309 §2.3.1.3
+        return []  # absent (4xx, too many redirects): no restrictions, RFC 9309 §2.3.1.3
     robots = doc.parsed
     found.keep(doc.evidence)
     found.errors.extend(robots.errors)
@@ -241,7 +290,7 @@ def _robots(
                 None,
                 digest,
             )
-            return
+            return []
     if Signal.AI_AGENTS in signals:
         _infer(robots, target, policy, doc.url, digest, found)
     if Signal.CONTENT_USAGE in signals and (
@@ -258,10 +307,20 @@ def _robots(
         _statement(
             verdict, Code.CONTENT_SIGNAL, Signal.CONTENT_SIGNAL, doc.url, lines, digest, found
         )
-    if selection.extensions or robots.global_extensions:
-        for line in (*selection.extensions, *robots.global_extensions):
-            if line.field == "license":  # RSL (standards.md §6.2): always a licensing lead
-                found.lead(line.value)
+    if not (selection.extensions or robots.global_extensions):
+        return []
+    # RSL 1.0 (standards.md §6.2): the selected group's License lines replace the global ones.
+    scoped = tuple(line.value for line in selection.extensions if line.field == "license")
+    values = scoped or tuple(
+        line.value for line in robots.global_extensions if line.field == "license"
+    )
+    if Signal.RSL not in signals:
+        for value in values:
+            found.lead(value)  # not applied, still a licensing lead
+        return []
+    urls, errors = licence_urls(values, doc.url)
+    found.errors.extend(errors)
+    return urls
 
 
 def _infer(

@@ -85,6 +85,20 @@ def _inflate(data: bytes, start: int, limit: int) -> tuple[bytes, int] | str | N
     return bytes(out), pos - len(inflater.unused_data)
 
 
+def _stored_end(data: bytes, start: int) -> int:
+    """The end of a stored entry followed by a signed data descriptor, or -1.
+
+    A candidate ``PK\x07\x08`` counts only if its size and CRC-32 match the bytes before it.
+    """
+    at = data.find(b"PK\x07\x08", start, start + MAX_OPF_BYTES + 4)
+    while at >= 0:
+        crc, size = struct.unpack("<II", data[at + 4 : at + 12]) if at + 12 <= len(data) else (0, -1)
+        if size == at - start and zlib.crc32(data[start:at]) == crc:
+            return at + 16
+        at = data.find(b"PK\x07\x08", at + 1, start + MAX_OPF_BYTES + 4)
+    return -1
+
+
 def read_epub(data: bytes, *, complete: bool) -> EpubMetadata:
     """Read the TDMRep metadata of an EPUB prefix *data* (*complete*: it is the whole file)."""
     if not data.startswith(_LOCAL):
@@ -116,9 +130,14 @@ def read_epub(data: bytes, *, complete: bool) -> EpubMetadata:
                 break
             body, end = inflated
             end += 16 if data[end : end + 4] == b"PK\x07\x08" else 12
-        elif flags & 8:
-            errors.append(f"epub.unreadable: {name[:80]} stored with a data descriptor")
-            break
+        elif flags & 8:  # stored, sizes after the data: find the descriptor that fits
+            end = _stored_end(data, start)
+            if end < 0:
+                if not complete and n - start < MAX_OPF_BYTES:
+                    return _more(n + MORE, complete, entries, errors)
+                errors.append(f"epub.unreadable: {name[:80]} stored with a data descriptor")
+                break
+            body = data[start : end - 16] if wanted else b""
         else:
             end = start + csize
             if end > n:

@@ -7,6 +7,7 @@ HTML head (TDMRep §1.5, meta robots), then hands the findings to ``rules.decide
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -14,9 +15,11 @@ from urllib.parse import urlsplit
 
 from . import rules
 from .aipref import most_restrictive, parse_content_signal, parse_content_usage_header
+from .documents import Document
 from .embedded import EMBEDDED_SIGNALS, C2paReader, EmbeddedFindings, embedded_kind, read_embedded
 from .headers import read_signal_headers
 from .html import EMPTY_SCAN, scan_head
+from .licensing import response_licence_reasons
 from .models import Code, Decision, Reason, Signal, Verdict
 from .policy import Policy
 from .robots_tags import NONE as NO_DIRECTIVES
@@ -106,6 +109,7 @@ def evaluate_response(
     today: date | None = None,
     complete: bool = True,
     read_c2pa: C2paReader | None = None,
+    licences: Mapping[str, Document] | None = None,
 ) -> Decision:
     """Decide on a response from its headers, HTML head and embedded metadata (DESIGN §3, §5).
 
@@ -124,6 +128,8 @@ def evaluate_response(
             a file's metadata).
         read_c2pa: reads a C2PA manifest store (the shells pass ``c2pa-python``'s); without it,
             a file carrying a manifest has its C2PA signal unavailable.
+        licences: the RSL licence documents fetched for the response's ``Link`` headers
+            (``engine.check_response`` fetches them); one missing leaves the URL unlicensed.
 
     Returns:
         the final, response-stage decision.
@@ -211,6 +217,8 @@ def evaluate_response(
         _usage_headers(
             url, fields.get("content-usage", ()), fields.get("content-signal", ()), policy, found
         )
+    if "link" in fields:
+        response_licence_reasons(fields, url, policy, pre, licences, found)
     if page is not None and _is_image(content_type, url):
         page_images(page, policy, found)
     return rules.decide(url, "response", policy, found, today)

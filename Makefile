@@ -31,10 +31,10 @@ demo: $(STAMP)
 # Benchmarks run in their own virtualenv: datadiligence (the peer we compare against) is installed
 # there only, never as a dependency of scrapy_optout.
 BENCH := .venv-bench
-$(BENCH)/.installed: setup.cfg
+$(BENCH)/.installed: setup.cfg Makefile
 	$(PYTHON) -m venv $(BENCH)
 	@( $(BENCH)/bin/python -m pip install --upgrade pip && \
-	   $(BENCH)/bin/python -m pip install -e '.[server]' datadiligence==0.1.7 ) > $(BENCH)/install.log 2>&1 \
+	   $(BENCH)/bin/python -m pip install -e '.[server]' datadiligence==0.1.7 pillow ) > $(BENCH)/install.log 2>&1 \
 	   || (cat $(BENCH)/install.log; exit 1)
 	@touch $@
 
@@ -46,6 +46,7 @@ bench: $(BENCH)/.installed
 	$(BENCH)/bin/python bench/robots_race.py
 	$(BENCH)/bin/python bench/audit.py
 	$(BENCH)/bin/python bench/registry.py
+	$(BENCH)/bin/python bench/embedded.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

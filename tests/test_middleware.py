@@ -354,6 +354,8 @@ async def test_log_is_opened_at_spider_open_and_closed_at_spider_close(log: Path
         ("OPTOUT_CACHE_URL", "redis://127.0.0.1:6379/0"),
         ("OPTOUT_AUDIT_ROTATE_BYTES", "1000"),
         ("OPTOUT_AUDIT_ROTATE_BYTES", "large"),
+        ("OPTOUT_EMBEDDED_SCAN_BYTES", "1000"),
+        ("OPTOUT_EMBEDDED_SCAN_BYTES", "big"),
         ("OPTOUT_USER_AGENT", "   "),
     ],
 )

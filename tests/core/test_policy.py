@@ -50,6 +50,9 @@ def test_user_agent_is_required():
         ({"cache_ttl": 0}, "cache_ttl"),
         ({"cache_ttl": "1d"}, "cache_ttl"),
         ({"head_scan_bytes": 1000}, "head_scan_bytes"),
+        ({"embedded_scan_bytes": 1000}, "embedded_scan_bytes"),
+        ({"embedded_scan_bytes": "16MB"}, "embedded_scan_bytes"),
+        ({"embedded_scan_bytes": True}, "embedded_scan_bytes"),
         ({"licences": "licences.toml"}, "licences"),
         ({"licences": [{"scope": "domain"}]}, "licences"),
         ({"registry": ""}, "registry"),
@@ -117,3 +120,12 @@ def test_rotation_leaves_digests_of_policies_without_it_alone():
     rotated = Policy(user_agent="MyAIBot", audit_rotate_bytes=1 << 20)
     assert rotated.digest != plain.digest
     assert rotated != plain
+
+
+def test_embedded_scan_bytes_at_its_default_leaves_digests_alone():
+    """embedded_scan_bytes at its default (given or not) keeps earlier digests; changed, it counts."""
+    plain = Policy(user_agent="MyAIBot")
+    assert plain.digest == Policy(user_agent="MyAIBot", embedded_scan_bytes=16 * 1024 * 1024).digest
+    smaller = Policy(user_agent="MyAIBot", embedded_scan_bytes=1 << 20)
+    assert smaller.digest != plain.digest
+    assert smaller != plain

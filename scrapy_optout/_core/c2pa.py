@@ -45,7 +45,9 @@ def training_mining(manifest: C2paManifest) -> tuple[dict[str, tuple[str, str]],
     """The training-mining entries: ``{key without prefix: (use, constraint text)}``, errors.
 
     Keys are ``data_mining``, ``ai_inference``, ``ai_training``, ``ai_generative_training`` or a
-    custom key; an entry whose ``use`` is not one of :data:`USES` is an error, and left out.
+    custom key; an entry whose ``use`` is not one of :data:`USES` is an error, and left out. When
+    a key comes twice (``cawg.`` and ``c2pa.`` prefixes, or two assertions), a restriction is
+    never replaced by a permission.
     """
     entries: dict[str, tuple[str, str]] = {}
     errors: list[str] = []
@@ -58,10 +60,12 @@ def training_mining(manifest: C2paManifest) -> tuple[dict[str, tuple[str, str]],
             if not isinstance(key, str) or key == "metadata" or not isinstance(entry, Mapping):
                 continue
             use = entry.get("use")
-            if use not in USES:
+            if not isinstance(use, str) or use not in USES:  # a list or dict is unhashable
                 errors.append(f"c2pa.invalid_entry: {key[:60]} use {str(use)[:40]!r}")
                 continue
             info = entry.get("constraint_info", entry.get("constraints_info", ""))
             name = key.split(".", 1)[1] if key.startswith(("cawg.", "c2pa.")) else key
-            entries[name] = (str(use), str(info)[:200] if info else "")
+            if use == "allowed" and entries.get(name, (use,))[0] != "allowed":
+                continue  # a restriction already read (other prefix or assertion) stands
+            entries[name] = (use, str(info)[:200] if info else "")
     return entries, errors

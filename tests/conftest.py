@@ -53,6 +53,22 @@ def site() -> Iterator[Site]:
 
 
 @pytest.fixture
+def sites() -> Iterator[Callable[[], Site]]:
+    """Start as many fresh origins as a test asks for; stop them all afterwards."""
+    started: list[Site] = []
+
+    def start() -> Site:
+        site = Site()
+        site.start()
+        started.append(site)
+        return site
+
+    yield start
+    for site in started:
+        site.stop()
+
+
+@pytest.fixture
 def other() -> Iterator[Site]:
     """A second fresh local origin."""
     yield from serve_site()

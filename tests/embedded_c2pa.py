@@ -59,6 +59,17 @@ def _certificate(
     return builder.sign(issuer_key, hashes.SHA256())
 
 
+_USAGES = (
+    "digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+    "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only",
+)  # fmt: skip
+
+
+def _key_usage(*granted: str) -> x509.KeyUsage:
+    """A KeyUsage extension with only the *granted* usages set."""
+    return x509.KeyUsage(**{usage: usage in granted for usage in _USAGES})
+
+
 @functools.lru_cache(maxsize=1)
 def signing_material() -> tuple[bytes, bytes]:
     """The certificate chain PEM (end entity, then CA) and PKCS#8 key PEM of a test signer."""
@@ -72,20 +83,7 @@ def signing_material() -> tuple[bytes, bytes]:
         ca_key,
         [
             (x509.BasicConstraints(ca=True, path_length=None), True),
-            (
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                True,
-            ),
+            (_key_usage("key_cert_sign", "crl_sign"), True),
             (ca_ski, False),
         ],
     )
@@ -97,20 +95,7 @@ def signing_material() -> tuple[bytes, bytes]:
         ca_key,
         [
             (x509.BasicConstraints(ca=False, path_length=None), True),
-            (
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                True,
-            ),
+            (_key_usage("digital_signature"), True),
             (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), False),
             (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False),
             (x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), False),

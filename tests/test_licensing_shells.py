@@ -15,7 +15,7 @@ Licence validity is evaluated on the shells' own (UTC) date: every date here is 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -47,22 +47,6 @@ KINDS = ["sync", "async"]
 def days(n: int) -> date:
     """The date *n* days from today."""
     return date.today() + timedelta(days=n)
-
-
-@pytest.fixture
-def sites() -> Iterator[Callable[[], Site]]:
-    """Start as many fresh origins as a test asks for; stop them all afterwards."""
-    started: list[Site] = []
-
-    def start() -> Site:
-        site = Site()
-        site.start()
-        started.append(site)
-        return site
-
-    yield start
-    for site in started:
-        site.stop()
 
 
 def reserved_origin(site: Site, robots: str | None = None) -> Site:

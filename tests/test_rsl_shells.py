@@ -11,7 +11,7 @@ licensing lead, and the document is fetched once however many pages it covers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,22 +46,6 @@ PROHIBITS = rsl("ai-train", prohibit=True)
 PERMITS = rsl("all", prohibit=False)
 PAID = rsl("ai-all", prohibit=False, payment='<payment type="crawl"><amount currency="EUR">'
            "0.01</amount></payment>")  # fmt: skip
-
-
-@pytest.fixture
-def sites() -> Iterator[Callable[[], Site]]:
-    """Start fresh origins on demand; stop them afterwards."""
-    started: list[Site] = []
-
-    def start() -> Site:
-        site = Site()
-        site.start()
-        started.append(site)
-        return site
-
-    yield start
-    for site in started:
-        site.stop()
 
 
 def by_robots(site: Site, licence: Reply | None) -> Site:

@@ -49,6 +49,8 @@ _MEDIA = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "tiff"
 WHOLE = 1 << 62
 """What :func:`bytes_needed` says of a file that must be read to its end."""
 EMBEDDED_SIGNALS = frozenset({Signal.C2PA, Signal.IPTC, Signal.TDMREP})
+_PDF_SIGNALS = frozenset({Signal.TDMREP, Signal.IPTC})
+"""The signals a PDF's XMP carries."""
 
 
 def embedded_kind(content_type: str | None, url: str) -> str:
@@ -105,13 +107,15 @@ def read_embedded(
     out = EmbeddedFindings()
     if kind == "image":
         _image(url, body, purpose, checks, complete, read_c2pa, out)
-    elif kind == "pdf" and is_pdf(body):
+    elif kind == "pdf" and is_pdf(body) and not checks.isdisjoint(_PDF_SIGNALS):
         pdf = read_pdf_metadata(body)
         out.errors.extend(pdf.errors)
         if not complete:
             out.errors.append(f"pdf.scan_cut: read the first {len(body)} bytes")
         packets = [(f"object {number}", packet) for number, packet in pdf.packets]
-        _xmp(url, packets, purpose, checks, Signal.TDMREP, out)
+        # A broken packet fails a signal that runs: TDMRep, else IPTC (never a disabled one).
+        owner = Signal.TDMREP if Signal.TDMREP in checks else Signal.IPTC
+        _xmp(url, packets, purpose, checks, owner, out)
     elif kind == "epub" and Signal.TDMREP in checks:
         epub = read_epub(body, complete=True)
         out.errors.extend(epub.errors)

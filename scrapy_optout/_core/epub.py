@@ -70,7 +70,7 @@ def _inflate(data: bytes, start: int, limit: int) -> tuple[bytes, int] | str | N
         while pos < n and not inflater.eof:
             chunk = data[pos : pos + _STEP]
             pos += len(chunk)
-            while chunk and not inflater.eof:
+            while not inflater.eof:
                 piece = inflater.decompress(chunk, _STEP)
                 total += len(piece)
                 if total > MAX_INFLATED:
@@ -78,6 +78,8 @@ def _inflate(data: bytes, start: int, limit: int) -> tuple[bytes, int] | str | N
                 if len(out) < limit:
                     out += piece[: limit - len(out)]
                 chunk = inflater.unconsumed_tail
+                if not chunk and len(piece) < _STEP:
+                    break  # all input taken, no output held back: on to the next chunk
     except zlib.error:
         return "epub.invalid: corrupt deflate data"
     if not inflater.eof:
@@ -88,7 +90,8 @@ def _inflate(data: bytes, start: int, limit: int) -> tuple[bytes, int] | str | N
 def _stored_end(data: bytes, start: int) -> int:
     """The end of a stored entry followed by a signed data descriptor, or -1.
 
-    A candidate ``PK\x07\x08`` counts only if its size and CRC-32 match the bytes before it.
+    A candidate data descriptor signature counts only if its size and CRC-32 match the bytes
+    before it.
     """
     at = data.find(b"PK\x07\x08", start, start + MAX_OPF_BYTES + 4)
     while at >= 0:
@@ -133,7 +136,7 @@ def read_epub(data: bytes, *, complete: bool) -> EpubMetadata:
         elif flags & 8:  # stored, sizes after the data: find the descriptor that fits
             end = _stored_end(data, start)
             if end < 0:
-                if not complete and n - start < MAX_OPF_BYTES:
+                if n - start < MAX_OPF_BYTES:  # no descriptor before the end: cut short
                     return _more(n + MORE, complete, entries, errors)
                 errors.append(f"epub.unreadable: {name[:80]} stored with a data descriptor")
                 break
@@ -159,7 +162,9 @@ def read_epub(data: bytes, *, complete: bool) -> EpubMetadata:
             if found is not None:
                 return EpubMetadata(found, 0, tuple(errors))
         i = end
-    if not complete and i >= n:
+    if i + 4 > n and _LOCAL.startswith(data[i:]):
+        # The data ends at an entry boundary (or inside the next signature): a prefix, or a zip
+        # cut short (no central directory), never one found to hold no package.
         return _more(i + 30, complete, entries, errors)
     return EpubMetadata(UNSET, 0, (*errors, "epub.no_package: no OPF package document found"))
 

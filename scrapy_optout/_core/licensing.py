@@ -29,8 +29,12 @@ if TYPE_CHECKING:
 
 MAX_LICENCES = 4
 """Licence documents fetched per URL (a hostile robots.txt may list thousands)."""
-_LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,<]*)*)")
-_PARAM = re.compile(r"""\s*;\s*([A-Za-z0-9!#$&+.^_`|~-]+)\s*(?:=\s*("[^"]*"|[^;,\s]*))?""")
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+"""An RFC 9110 quoted-string, which may hold ``,`` and ``;`` (``title="Terms, in full"``)."""
+# A URI-reference holds no "<" or ">" (RFC 3986), and a parameter starts at its ";": both keep
+# a hostile value from backtracking, so the scans stay linear.
+_LINK = re.compile(rf"<([^<>]*)>((?:\s*;\s*(?:[^;,<\"]|{_QUOTED})*)*)")
+_PARAM = re.compile(rf""";\s*([A-Za-z0-9!#$&+.^_`|~-]+)\s*(?:=\s*({_QUOTED}|[^;,\s]*))?""")
 
 
 def licence_need(url: str) -> Need:
@@ -55,6 +59,13 @@ def licence_urls(values: tuple[str, ...], base: str) -> tuple[list[str], list[st
     return urls[:MAX_LICENCES], errors
 
 
+def _unquote(raw: str) -> str:
+    """A parameter value without its quotes and backslash escapes (RFC 9110 §5.6.4)."""
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", raw[1:-1])
+    return raw
+
+
 def link_licences(values: tuple[str, ...], base: str) -> tuple[list[str], list[str]]:
     """``Link`` field values -> (RSL licence URLs, other ``rel="license"`` URLs), resolved.
 
@@ -64,10 +75,10 @@ def link_licences(values: tuple[str, ...], base: str) -> tuple[list[str], list[s
     other: list[str] = []
     for value in values:
         for match in _LINK.finditer(value):
-            params = {
-                name.lower(): (raw or "").strip('"')
-                for name, raw in _PARAM.findall(match.group(2))
-            }
+            params: dict[str, str] = {}
+            for name, raw in _PARAM.findall(match.group(2)):
+                # RFC 8288 §3.3: a rel after the first is ignored; so is any repeated param.
+                params.setdefault(name.lower(), _unquote(raw))
             if "license" not in params.get("rel", "").lower().split():
                 continue
             url = urljoin(base, match.group(1).strip())

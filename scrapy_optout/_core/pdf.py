@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from .xmp import MAX_PACKET_BYTES
 
 MAX_STREAMS = 100
-"""Metadata streams decoded per file (a hostile file may declare thousands)."""
+"""Metadata streams read per file, decoded or not (a hostile file may declare thousands)."""
 MAX_DICT_BYTES = 4096
 """How far before ``stream`` the object's dictionary is looked for."""
-_STREAM = re.compile(rb">>\s*stream(?:\r\n|\n|\r)")
-_OBJ = re.compile(rb"(\d+)\s+(\d+)\s+obj\b")
+# One forward pass over object headers ("N G obj", group 1: N) and stream starts (">> stream"):
+# the bounded counts keep a run of digits from backtracking, so the scan stays linear.
+_TOKEN = re.compile(rb"(?<!\d)(\d{1,10})\s+\d{1,5}\s+obj\b|>>\s*stream(?:\r\n|\n|\r)")
 _TYPE = re.compile(rb"/Type\s*/Metadata\b")
 _SUBTYPE = re.compile(rb"/Subtype\s*/XML\b")
 _LENGTH = re.compile(rb"/Length\s+(\d+)\b(?!\s+\d+\s+R)")
@@ -69,18 +70,22 @@ def read_pdf_metadata(data: bytes) -> PdfMetadata:
     """Every XMP metadata stream in *data*, decoded (see the module docstring)."""
     packets: list[tuple[int, bytes]] = []
     errors: list[str] = []
-    for match in _STREAM.finditer(data):
-        head_start = max(0, match.start() - MAX_DICT_BYTES)
-        objects = list(_OBJ.finditer(data, head_start, match.start()))
-        if not objects:
+    streams = 0
+    number, head_start, head_end = 0, -1, -1  # the object header last seen, if it has no stream
+    for match in _TOKEN.finditer(data):
+        if match.group(1) is not None:
+            number, head_start, head_end = int(match.group(1)), match.start(), match.end()
             continue
-        number = int(objects[-1].group(1))
-        dictionary = data[objects[-1].end() : match.start() + 2]
+        if head_start < 0 or head_start < match.start() - MAX_DICT_BYTES:
+            continue
+        dictionary = data[head_end : match.start() + 2]
+        head_start = -1  # one stream per object: a later ">> stream" is not this object's
         if not (_TYPE.search(dictionary) and _SUBTYPE.search(dictionary)):
             continue
-        if len(packets) >= MAX_STREAMS:
+        if streams >= MAX_STREAMS:
             errors.append(f"pdf.too_many_metadata_streams: read the first {MAX_STREAMS}")
             break
+        streams += 1
         start = match.end()
         length = _LENGTH.search(dictionary)
         if length is not None and start + int(length.group(1)) <= len(data):

@@ -37,7 +37,9 @@ from scrapy_optout._core.models import Doc, Fetched, RegistryAnswer
         (Doc.AI_TXT, 200, None, State.OK),
         (Doc.AI_TXT, 410, None, State.ABSENT),
         (Doc.AI_TXT, 0, "timeout", State.UNAVAILABLE),
-        (Doc.LICENCE, 200, None, State.UNAVAILABLE),
+        (Doc.LICENCE, 200, None, State.OK),  # parsed as RSL; an invalid one is unlicensed
+        (Doc.LICENCE, 404, None, State.ABSENT),
+        (Doc.LICENCE, 503, None, State.UNAVAILABLE),
     ],
 )
 def test_status_outcomes(doc, status, error, state):

@@ -28,7 +28,7 @@ from scrapy_optout import (
 )
 from scrapy_optout.audit import verify
 from tests.crawling import crawl
-from tests.httpsite import AGENT, Reply, Site, page, status, text
+from tests.httpsite import AGENT, Reply, Site, html, page, status, text
 
 RSL = "application/rsl+xml"
 
@@ -50,7 +50,8 @@ PAID = rsl("ai-all", prohibit=False, payment='<payment type="crawl"><amount curr
 
 def by_robots(site: Site, licence: Reply | None) -> Site:
     """robots.txt names /licence.xml (served as *licence*, or not at all); two pages."""
-    site.serve("/robots.txt", text(f"License: {site.origin}/licence.xml\nUser-agent: *\nAllow: /\n"))
+    robots = f"License: {site.origin}/licence.xml\nUser-agent: *\nAllow: /\n"
+    site.serve("/robots.txt", text(robots))
     if licence is not None:
         site.serve("/licence.xml", licence)
     for path in ("/a.html", "/b.html"):
@@ -64,6 +65,17 @@ def by_link(site: Site, licence: bytes) -> Site:
     link = ("Link", f'</terms.xml>; rel="license"; type="{RSL}"')
     for path in ("/a.html", "/b.html"):
         site.serve(path, page(link))
+    return site
+
+
+def by_html_link(site: Site, licence: bytes) -> Site:
+    """A page whose HTML head names the RSL licence /terms.xml with a <link> tag."""
+    site.serve("/terms.xml", Reply(body=licence, content_type=RSL))
+    head = (
+        '<link rel="stylesheet" href="/s.css">'
+        f'<link rel="license" type="{RSL}" href="/terms.xml">'
+    )
+    site.serve("/a.html", Reply(body=html(head)))
     return site
 
 
@@ -146,6 +158,19 @@ def test_licences_named_by_link_headers(sites: Callable[[], Site], kind: str) ->
     assert prohibits.count("/terms.xml") == 1
 
 
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_licences_named_by_html_link_tags(sites: Callable[[], Site], kind: str) -> None:
+    """An HTML <link rel=license type=application/rsl+xml> is applied like the Link header."""
+    prohibits = by_html_link(sites(), PROHIBITS)
+    permits = by_html_link(sites(), PERMITS)
+    urls = [prohibits.url("/a.html"), permits.url("/a.html")]
+    decisions = get(kind, Policy(user_agent=AGENT), urls)
+    assert outcome(decisions[urls[0]]) == ("skip", "response", "rsl_licence")
+    assert decisions[urls[0]].reasons[0].source == prohibits.url("/terms.xml")
+    assert outcome(decisions[urls[1]]) == ("allow", "response", None)
+    assert permits.url("/terms.xml") in decisions[urls[1]].licensing
+
+
 def test_a_licence_register_entry_lifts_an_rsl_skip(sites: Callable[[], Site]) -> None:
     """The operator's licence covering the origin lifts rsl_licence, logged as a licence."""
     site = by_robots(sites(), Reply(body=PAID, content_type=RSL))
@@ -159,13 +184,15 @@ def test_a_licence_register_entry_lifts_an_rsl_skip(sites: Callable[[], Site]) -
 @pytest.mark.crawl
 @deferred_f_from_coro_f
 async def test_crawl_applies_rsl_licences(sites: Callable[[], Site], tmp_path: Path) -> None:
-    """Scrapy: prohibited and Link-licensed pages never reach the spider; permitted ones do."""
+    """Scrapy: prohibited, Link- and <link>-licensed pages never reach the spider; permitted do."""
     prohibits = by_robots(sites(), Reply(body=PROHIBITS, content_type=RSL))
     permits = by_robots(sites(), Reply(body=PERMITS, content_type=RSL))
     linked = by_link(sites(), PROHIBITS)
+    tagged = by_html_link(sites(), PROHIBITS)
     log = tmp_path / "log.jsonl"
     settings: dict[str, Any] = {"OPTOUT_AUDIT_LOG": str(log)}
     batch = [(s.url(p), {}) for s in (prohibits, permits, linked) for p in ("/a.html", "/b.html")]
+    batch.append((tagged.url("/a.html"), {}))
     crawler = await crawl(settings, batch=batch)
     spider = crawler.spider
     assert sorted(spider.responses) == sorted([permits.url("/a.html"), permits.url("/b.html")])
@@ -173,7 +200,7 @@ async def test_crawl_applies_rsl_licences(sites: Callable[[], Site], tmp_path: P
         ("skip", "request", "rsl_licence"),
         ("skip", "response", "rsl_licence"),
     }
-    assert crawler.stats.get_value("optout/skipped/rsl_licence") == 4
-    assert crawler.stats.get_value("optout/fetch/licence/status/200") == 3
+    assert crawler.stats.get_value("optout/skipped/rsl_licence") == 5
+    assert crawler.stats.get_value("optout/fetch/licence/status/200") == 4
     assert prohibits.count("/a.html") == 0
     assert verify(log).ok

@@ -22,13 +22,12 @@ from . import rules
 from .aipref import most_restrictive, parse_content_signal, parse_content_usage
 from .aitxt import AiTxt, ai_txt_verdict
 from .documents import Document, State
-from .embedded import C2paReader
-from .headers import read_signal_headers
-from .licensing import apply_licence, licence_need, licence_urls, response_licences
+from .licensing import apply_licence, licence_need, licence_urls
 from .models import Code, Decision, Doc, Need, Reason, RegistryAnswer, Signal, Verdict
 from .patterns import target_of
 from .policy import Policy
-from .response import evaluate_response, looks_like_image, page_images
+from .response import check_response, evaluate_response
+from .response_signals import looks_like_image, page_images
 from .robots import RobotsTxt
 from .tdmrep import TdmrepFile, match_tdmrep
 
@@ -158,45 +157,6 @@ def check_request(
     if page is not None and looks_like_image(url):
         page_images(page, policy, found)
     return rules.decide(url, "request", policy, found, today)
-
-
-def check_response(
-    url: str,
-    status: int,
-    headers: Any,
-    body: bytes,
-    policy: Policy,
-    *,
-    pre: Decision,
-    page: Decision | None = None,
-    today: date | None = None,
-    complete: bool = True,
-    read_c2pa: C2paReader | None = None,
-) -> Flow:
-    """The response stage as a flow: the RSL licences of ``Link`` headers, then the rest.
-
-    It yields a need for each licence document the headers name, then returns
-    :func:`evaluate_response` (whose arguments these are) with them.
-    """
-    if not pre.allowed:
-        return pre
-    signal_headers = read_signal_headers(headers)
-    documents = {}
-    for link in response_licences(signal_headers.fields, url, policy, pre):
-        documents[link] = yield licence_need(link)
-    return evaluate_response(
-        url,
-        status,
-        signal_headers,
-        body,
-        policy,
-        pre=pre,
-        page=page,
-        today=today,
-        complete=complete,
-        read_c2pa=read_c2pa,
-        licences=documents,
-    )
 
 
 @lru_cache(maxsize=64)

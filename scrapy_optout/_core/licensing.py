@@ -2,8 +2,9 @@
 
 Discovery: ``License:`` lines of robots.txt (the selected group's when it has any, else the global
 ones: RSL 1.0) at the request stage, and ``Link: <…>; rel="license"; type="application/rsl+xml"``
-headers at the response stage. A ``rel="license"`` link of another type (a Creative Commons page)
-is not RSL: it is kept as a licensing lead only (vector L8).
+headers and HTML ``<link rel="license" type="application/rsl+xml">`` tags at the response stage.
+A ``rel="license"`` link of another type (a Creative Commons page) is not RSL: it is kept as a
+licensing lead only (vector L8).
 
 Application: the licence document is a side document (``Doc.LICENCE``). What it says for the
 purpose (``rsl.rsl_outcome``) becomes an ``rsl_licence`` reservation when it prohibits the use or
@@ -25,6 +26,7 @@ from .rsl import ALLOW, LICENCE_REQUIRED, RESERVED, RSL_MEDIA_TYPE, RslDocument,
 
 if TYPE_CHECKING:
     from .policy import Policy
+    from .response import ResponseReading
     from .rules import Findings
 
 MAX_LICENCES = 4
@@ -129,42 +131,55 @@ def apply_licence(doc: Document, url: str, policy: Policy, found: Findings) -> N
         found.permissions.append(permission)
 
 
+def licence_links(
+    values: tuple[str, ...], head_links: tuple[tuple[str, str, str], ...], base: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The RSL licence URLs a response names, and its other ``rel="license"`` URLs (leads).
+
+    *values* are its ``Link`` field values; *head_links* its HTML ``<link>`` tags as
+    ``(rel, href, type)`` (``html.scan_head``), whose ``rel`` is a space-separated list too.
+    """
+    rsl, other = link_licences(values, base)
+    for rel, href, media in head_links:
+        if "license" not in rel.split() or not href.strip():
+            continue
+        url = urljoin(base, href.strip())
+        target = rsl if media.split(";", 1)[0].strip() == RSL_MEDIA_TYPE else other
+        if url not in target:
+            target.append(url)
+    return tuple(rsl[:MAX_LICENCES]), tuple(other)
+
+
 def response_licences(
-    fields: Mapping[str, tuple[str, ...]], url: str, policy: Policy, pre: Decision | None
+    licences: tuple[str, ...], policy: Policy, pre: Decision | None
 ) -> list[str]:
-    """The RSL licence documents a response's ``Link`` headers name, not yet applied."""
-    links = fields.get("link")
-    if not links or Signal.RSL not in policy.checks:
+    """The RSL licences a response names that the request stage has not applied already."""
+    if not licences or Signal.RSL not in policy.checks:
         return []
     applied = pre.licensing if pre is not None else ()
-    return [link for link in link_licences(links, url)[0] if link not in applied]
+    return [link for link in licences if link not in applied]
 
 
-def response_licence_reasons(
-    fields: Mapping[str, tuple[str, ...]],
-    url: str,
+def apply_response_licences(
+    reading: ResponseReading,
     policy: Policy,
     pre: Decision | None,
     documents: Mapping[str, Document] | None,
     found: Findings,
 ) -> None:
-    """Apply the licences of a response's ``Link`` headers; record the other licence links.
+    """Apply the RSL licences a response names; record its other licence links as leads.
 
     A licence whose document is not in *documents* was not fetched (``evaluate_response`` for
     your own fetcher fetches nothing): the URL is unlicensed, as RSL requires.
     """
-    links = fields.get("link")
-    if not links:
-        return
-    rsl, other = link_licences(links, url)
-    for lead in other:
+    for lead in reading.leads:
         found.lead(lead)
     if Signal.RSL not in policy.checks:
-        for lead in rsl:
+        for lead in reading.licences:
             found.lead(lead)
         return
-    for link in response_licences(fields, url, policy, pre):
+    for link in response_licences(reading.licences, policy, pre):
         doc = (documents or {}).get(link) or Document(
             Doc.LICENCE, link, State.UNAVAILABLE, detail="not fetched by evaluate_response"
         )
-        apply_licence(doc, url, policy, found)
+        apply_licence(doc, reading.url, policy, found)

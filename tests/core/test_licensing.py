@@ -10,9 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scrapy_optout._core.documents import Document, State, document_from_fetch
-from scrapy_optout._core.engine import check_request
+from scrapy_optout._core.engine import check_request, check_response, evaluate_response
 from scrapy_optout._core.licensing import (
     MAX_LICENCES,
+    licence_links,
     licence_need,
     licence_reason,
     licence_urls,
@@ -452,3 +453,57 @@ def test_permissive_licence_lets_the_flow_go_on() -> None:
         'rsl_licence: content "/" allows train-ai: permits usage all, free',
     )
     assert [n.doc for n in asked] == [Doc.ROBOTS, Doc.LICENCE, Doc.TDMREP, Doc.AI_TXT]
+
+
+@pytest.mark.parametrize(
+    ("head_links", "expected"),
+    [
+        ((("license", "/l.xml", "application/rsl+xml"),), ((f"{SITE}/l.xml",), ())),
+        (
+            (("license nofollow", "l.xml", "application/rsl+xml; v=1"),),
+            ((f"{SITE}/docs/l.xml",), ()),
+        ),
+        ((("license", CC, ""),), ((), (CC,))),  # not RSL: a lead only (vector L8)
+        ((("stylesheet", "/s.css", "text/css"),), ((), ())),
+        ((("license", "  ", "application/rsl+xml"),), ((), ())),  # no href: nothing to fetch
+    ],
+)
+def test_licence_links_from_html_link_tags(head_links, expected) -> None:
+    """HTML <link> tags name RSL licences like the Link header; other licence links are leads."""
+    assert licence_links((), head_links, PAGE) == expected
+
+
+def test_licence_links_merge_header_and_head_once() -> None:
+    """The same licence named by the header and the head is one URL, fetched once."""
+    header = (f'<{LICENCE}>; rel="license"; {RSL_TYPE}',)
+    head = (("license", "/licence.xml", "application/rsl+xml"),)
+    assert licence_links(header, head, PAGE) == ((LICENCE,), ())
+
+
+def _page_with_link() -> tuple[dict[str, str], bytes]:
+    headers = {"Content-Type": "text/html", "Link": f'</licence.xml>; rel="license"; {RSL_TYPE}'}
+    return headers, b"<html><head><title>t</title></head><body>x</body></html>"
+
+
+def test_evaluate_response_fetches_nothing_so_a_named_licence_is_unlicensed() -> None:
+    """evaluate_response cannot fetch the licence a Link names: the page is unlicensed."""
+    headers, body = _page_with_link()
+    decision = evaluate_response(PAGE, 200, headers, body, BOT)
+    assert (decision.action, decision.reasons[0].code) == ("skip", Code.RSL_LICENCE)
+    assert "not fetched" in decision.reasons[0].detail
+    assert LICENCE in decision.licensing
+
+
+def test_check_response_asks_for_the_licence_and_applies_it() -> None:
+    """check_response yields the licence need, then decides on the document sent back."""
+    headers, body = _page_with_link()
+    pre = Decision(PAGE, True, "allow", "request")
+    flow = check_response(PAGE, 200, headers, body, BOT, pre=pre)
+    need = next(flow)
+    assert need == licence_need(LICENCE)
+    permits = rsl('<permits type="usage">all</permits>')
+    with pytest.raises(StopIteration) as done:
+        flow.send(document_from_fetch(Doc.LICENCE, Fetched(url=LICENCE, status=200, body=permits)))
+    decision = done.value.value
+    assert (decision.action, decision.stage, decision.reasons) == ("allow", "response", ())
+    assert LICENCE in decision.licensing

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scrapy_optout import Policy
 from scrapy_optout._core import response
 from scrapy_optout._core.models import ALL_CODES
-from scrapy_optout._core.response import evaluate_response, looks_like_image
+from scrapy_optout._core.response import evaluate_response
 
 from .html_strategies import html_heads
 from .site import run
@@ -20,14 +20,6 @@ URL = "https://example.org/x"
 @pytest.fixture
 def policy(make_policy):
     return make_policy()
-
-
-def test_looks_like_image():
-    """Image URLs are recognised by their extension, case-insensitively, query ignored."""
-    assert looks_like_image("https://e.org/a/B.JPG?x=1")
-    assert looks_like_image("/a.webp")
-    assert not looks_like_image("https://e.org/jpg")
-    assert not looks_like_image("https://e.org/a.html")
 
 
 def test_nothing_said_is_allowed_without_reasons(policy):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from .safexml import parse_xml
 from .tdmrep import UNSET, TdmValue, tdm_from_meta
 
 TDMREP_IRIS = ("http://www.w3.org/ns/tdmrep#", "http://www.w3.org/ns/tdmrep/")
@@ -36,9 +37,6 @@ MORE = 64 * 1024
 _STEP = 64 * 1024
 _LOCAL = b"PK\x03\x04"
 _CONTAINER = "META-INF/container.xml"
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +179,7 @@ def _package(entries: dict[str, bytes], errors: list[str]) -> TdmValue | None:
     if container is None:
         return None
     try:
-        root = etree.fromstring(container, _PARSER)
+        root = parse_xml(container)
     except etree.XMLSyntaxError as exc:
         errors.append(f"epub.invalid_container: {str(exc)[:100]}")
         return UNSET
@@ -206,7 +204,7 @@ def _prefixes(declared: str) -> dict[str, str]:
 def read_opf(opf: bytes, errors: list[str]) -> TdmValue:
     """The TDMRep values of an OPF package document (EPUB 2 and 3 forms; module docstring)."""
     try:
-        root = etree.fromstring(opf, _PARSER)
+        root = parse_xml(opf)
     except etree.XMLSyntaxError as exc:
         errors.append(f"epub.invalid_package: {str(exc)[:100]}")
         return UNSET

@@ -23,6 +23,7 @@ from lxml import etree
 
 from .models import Verdict
 from .patterns import Pattern, target_of
+from .safexml import parse_xml
 
 RSL_NS = "https://rslstandard.org/rsl"
 RSL_MEDIA_TYPE = "application/rsl+xml"
@@ -308,16 +309,8 @@ def parse_rsl(body: bytes) -> RslDocument:
         return _invalid(f"rsl.too_large: {len(body)} bytes, over {MAX_BODY_BYTES}")
     if not body.strip():
         return _invalid("rsl.not_xml: empty body")
-    # No entity expansion, no DTD, no network: a bomb or an external entity stays inert.
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-    )
     try:
-        root = etree.fromstring(body, parser)
+        root = parse_xml(body)  # no entities, DTD or network: a bomb stays inert
     except (etree.LxmlError, ValueError) as exc:  # not well-formed, bad encoding, entity bomb
         return _invalid(f"rsl.not_xml: {_show(str(exc), 200)}")
     if root.tag != _ROOT:

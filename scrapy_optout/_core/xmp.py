@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from .safexml import parse_xml
+
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 MAX_PACKET_BYTES = 4 * 1024 * 1024
 """The largest packet parsed (an APP1 segment holds 64 KiB; a PDF's metadata rarely 1 MiB)."""
@@ -27,14 +29,6 @@ _DESCRIPTION = f"{{{RDF}}}Description"
 _RESOURCE = f"{{{RDF}}}resource"
 _CONTAINERS = frozenset(f"{{{RDF}}}{name}" for name in ("Alt", "Bag", "Seq"))
 _LI = f"{{{RDF}}}li"
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +87,7 @@ def read_xmp(packet: bytes) -> Xmp:
     if not text:
         return Xmp({}, ("xmp.invalid: empty packet",))
     try:
-        root = etree.fromstring(text, _PARSER)
+        root = parse_xml(text)
     except etree.XMLSyntaxError as exc:
         return Xmp({}, (f"xmp.invalid: {str(exc)[:120]}",))
     properties: dict[tuple[str, str], list[str]] = {}
@@ -104,7 +98,8 @@ def read_xmp(packet: bytes) -> Xmp:
             if key is not None and key[0] != RDF:
                 properties.setdefault(key, []).append(str(value).strip())
         for child in description:
-            key = _split(child.tag) if isinstance(child.tag, str) else None
+            tag: object = child.tag  # an unexpanded entity's tag is not a str
+            key = _split(tag) if isinstance(tag, str) else None
             if key is not None and key[0] != RDF:
                 properties.setdefault(key, []).extend(_element_values(child))
     kept: dict[tuple[str, str], tuple[str, ...]] = {}

@@ -1,111 +1,116 @@
-"""A scripted tour of the decision engine and the compliance log (``make demo``).
+"""``make demo``: the whole story on the bundled example web, in under a minute, offline.
 
-A small bundled example web (canned robots.txt, tdmrep.json, ai.txt, headers and pages for a few
-origins, no network) is checked URL by URL, exactly as a crawler would: the request-stage flow asks for
-the origin documents it needs, then the response stage reads headers and the HTML head. Every decision
-goes to a hash-chained compliance log, which is then verified and summarised.
+1. Serve the example web (``examples/site/``: thirteen origins on 127.0.0.1, every signal).
+2. Crawl it with the example Scrapy project (``examples/scrapy_project/``, the add-on), following
+   every link and image from the portal, with the example registry and licence register.
+3. Fetch a few of its URLs again with the httpx example (``examples/httpx_sync.py``), appending to
+   the same compliance log.
+4. Stop the site, then review the log as a compliance team would: ``scrapy-optout log summary``,
+   ``log verify`` and ``log report``.
+
+Usage: ``python examples/demo.py [OUT]`` (``demo-output/`` by default). Every file it writes is in
+OUT, replaced on each run: the log, its evidence, the crawl's items and output, ``report.html``.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
+import time
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 
-from scrapy_optout import Licence, Policy
-from scrapy_optout._core.documents import Document, document_from_fetch
-from scrapy_optout._core.engine import check_request, evaluate_response
-from scrapy_optout._core.models import Decision, Doc, Fetched, Need
-from scrapy_optout._drive import drive
-from scrapy_optout.audit import AuditWriter, verify
+EXAMPLES = Path(__file__).resolve().parent
+sys.path.insert(0, str(EXAMPLES / "site"))
+import web
+from serve import ExampleWeb
 
-HTML = {"Content-Type": "text/html; charset=utf-8"}
-
-# Origin documents per origin: bytes are served with 200; an int is that status; absent is 404.
-ORIGINS: dict[str, dict[Doc, bytes | int]] = {
-    "https://blocks-us.example": {Doc.ROBOTS: b"User-agent: MyAIBot\nDisallow: /\n"},
-    "https://blocks-ai.example": {
-        Doc.ROBOTS: b"User-agent: GPTBot\nUser-agent: CCBot\nDisallow: /\n\nUser-agent: *\nAllow: /\n"
-    },
-    "https://tdmrep.example": {
-        Doc.TDMREP: b'[{"location":"/research/","tdm-reservation":1,'
-        b'"tdm-policy":"https://tdmrep.example/policy.json"},'
-        b'{"location":"/open/","tdm-reservation":0}]'
-    },
-    "https://signals.example": {
-        Doc.ROBOTS: b"User-agent: *\nContent-Signal: search=yes, ai-train=no\nAllow: /\n"
-    },
-    "https://aitxt.example": {Doc.AI_TXT: b"User-agent: *\nAllow: *.html\nDisallow: /\n"},
-    "https://down.example": {Doc.ROBOTS: 503},
-    "https://licensed.example": {Doc.TDMREP: b'[{"location":"/","tdm-reservation":1}]'},
-    "https://open.example": {Doc.ROBOTS: b"User-agent: *\nDisallow: /admin/\n"},
-}
-
-# (url, response headers, body)
-PAGES: list[tuple[str, dict[str, str], bytes]] = [
-    ("https://blocks-us.example/article", HTML, b"<html>"),
-    ("https://blocks-ai.example/article", HTML, b"<html>"),
-    ("https://tdmrep.example/research/paper", HTML, b"<html>"),
-    ("https://tdmrep.example/open/paper", HTML, b"<html>"),
-    ("https://signals.example/post", HTML, b"<html>"),
-    ("https://aitxt.example/gallery", HTML, b"<html>"),
-    ("https://aitxt.example/index.html", HTML, b"<html>"),
-    ("https://down.example/news", HTML, b"<html>"),
-    ("https://licensed.example/archive/1", HTML, b"<html>"),
-    ("https://open.example/", {**HTML, "X-Robots-Tag": "noai"}, b"<html>"),
-    ("https://open.example/art", HTML,
-     b'<html><head><meta name="robots" content="noimageai"></head><body><img src="/a.jpg">'),
-    ("https://open.example/a.jpg", {"Content-Type": "image/jpeg"}, b"\xff\xd8\xff"),
-    ("https://open.example/tdm-header", {**HTML, "tdm-reservation": "1"}, b"<html>"),
-    ("https://open.example/usage", {**HTML, "Content-Usage": "train-ai=n"}, b"<html>"),
-    ("https://open.example/about", HTML, b"<html><head><title>About</title></head>"),
-    ("https://open.example/blog/1", HTML, b"<html><head></head><body>Hello</body>"),
-]
+from scrapy_optout.audit import read
+from scrapy_optout.cli import main as scrapy_optout
 
 
-def resolve(need: Need) -> Document:
-    """Serve an origin document from the bundled example web."""
-    origin = need.url.split("/", 3)
-    value = ORIGINS.get("/".join(origin[:3]), {}).get(need.doc, 404)
-    body = value if isinstance(value, bytes) else b""
-    status = 200 if isinstance(value, bytes) else value
-    return document_from_fetch(need.doc, Fetched(url=need.url, status=status, body=body))
+def run(title: str, command: list[str], **options: object) -> subprocess.CompletedProcess[str]:
+    """Print *title* and the command, run it, and stop the demo if it fails."""
+    shown = " ".join(Path(part).name if part == sys.executable else part for part in command)
+    print(f"\n== {title}\n$ {shown}", flush=True)
+    done = subprocess.run(command, text=True, check=False, **options)  # type: ignore[call-overload]  # noqa: S603
+    if done.returncode != 0:
+        raise SystemExit(f"demo: {command[1]} exited with {done.returncode}")
+    return done  # type: ignore[no-any-return]
 
 
-def main() -> int:
-    """Check every bundled URL, log each decision, verify and summarise the log."""
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "demo-output")
+def cli(*args: str) -> int:
+    """Run one ``scrapy-optout`` command, printing it first."""
+    print(f"\n$ scrapy-optout {' '.join(args)}", flush=True)
+    return scrapy_optout(list(args))
+
+
+def clean(out: Path) -> dict[str, Path]:
+    """The demo's output files in *out*, with those of an earlier run removed."""
     out.mkdir(parents=True, exist_ok=True)
-    log_path = out / "demo-audit.jsonl"
-    for stale in (log_path, out / "demo-audit.jsonl.torn"):
+    files = {name: out / name for name in ("optout-audit.jsonl", "items.jsonl", "crawl.log",
+                                           "report.html")}  # fmt: skip
+    for stale in (*files.values(), out / "optout-audit.jsonl.torn"):
         stale.unlink(missing_ok=True)
-    licence = Licence(licensor="Licensed Example Ltd", scope="domain", value="licensed.example",
-                      purposes=frozenset({"train-ai"}), reference="LIC-2026-001")
-    policy = Policy(user_agent="MyAIBot", licences=[licence])
-    today = datetime.now(timezone.utc).date()
-    pages: dict[str, Decision] = {}
-    with AuditWriter(log_path, agent=policy.user_agent, purpose=policy.purpose,
-                     policy=policy.digest) as log:
-        for url, headers, body in PAGES:
-            page = pages.get("https://open.example/art") if url.endswith(".jpg") else None
-            decision = drive(check_request(url, policy, page=page, today=today), resolve)
-            if decision.allowed:  # the request would be sent; decide on its response
-                decision = evaluate_response(url, 200, headers, body, policy, pre=decision,
-                                             page=page, today=today)
-            pages[url] = decision
-            log.write(decision)
-            why = "; ".join(f"{r.code} ({r.detail})" for r in decision.reasons) or "no reservation"
-            print(f"{decision.action:5} {decision.stage:8} {url}\n      {why}")
-    result = verify(log_path)
-    codes = Counter(r.code for d in pages.values() if not d.allowed for r in d.reasons[:1])
-    print(f"\ncompliance log: {log_path} ({result.records} records)")
-    print(f"verify: {'intact' if result.ok else 'BROKEN: ' + str(result.problem)}")
-    print(f"skipped {sum(codes.values())} of {len(pages)}:")
-    for code, count in sorted(codes.items()):
-        print(f"  {code:<20}{count}")
-    return 0 if result.ok else 1
+    shutil.rmtree(out / "optout-audit.jsonl.evidence", ignore_errors=True)
+    return files
+
+
+def main(argv: list[str]) -> int:
+    """Run the demo; exit 0 when the log verifies and holds what the example web should give."""
+    started = time.monotonic()
+    out = Path(argv[0] if argv else "demo-output").resolve()
+    files = clean(out)
+    log = str(files["optout-audit.jsonl"])
+    with ExampleWeb(port=0) as site:
+        registry, licences = site.write_config(out)
+        print("== the example web (examples/site/web.py says what each origin shows)")
+        for origin in site.origins:
+            print(f"  {site.url(origin.name):<24} {origin.name:<10} {origin.about}")
+        config = ["-s", f"OPTOUT_AUDIT_LOG={log}", "-s", f"OPTOUT_REGISTRY={registry}",
+                  "-s", f"OPTOUT_LICENCES={licences}"]  # fmt: skip
+        with files["crawl.log"].open("w") as crawl_log:
+            run("crawl it with the example Scrapy project (its output: crawl.log)",
+                [sys.executable, "-m", "scrapy", "crawl", "pages", "-a",
+                 f"start={site.url('portal')}", "-O", str(files["items.jsonl"]), *config],
+                cwd=EXAMPLES / "scrapy_project", stdout=crawl_log, stderr=subprocess.STDOUT)
+        collected = Counter(line.split('"kind": "')[1].split('"')[0]
+                            for line in files["items.jsonl"].read_text().splitlines())
+        print("collected: " + ", ".join(f"{n} {kind}s" for kind, n in sorted(collected.items())))
+        run("fetch a few URLs again with the httpx example",
+            [sys.executable, str(EXAMPLES / "httpx_sync.py"), "--log", log, "--registry",
+             str(registry), "--licences", str(licences),
+             *(site.url(name, path) for name, path in web.HTTPX_SAMPLE)])
+    print("\n== the site is stopped; review the compliance log")
+    status = cli("log", "summary", log)
+    status |= cli("log", "verify", log)
+    status |= cli("log", "report", log, "-o", str(files["report.html"]))
+    status |= check(log, site.origins)
+    print(f"\nreport: {files['report.html']}\nlog:    {log}")
+    print(f"demo finished in {time.monotonic() - started:.1f} s")
+    return status
+
+
+def check(log: str, origins: list[web.Origin]) -> int:
+    """Compare the log with what the example web was built to produce (``web.expected``)."""
+    found: Counter[str] = Counter()
+    for record in read(log):
+        codes = [reason["code"] for reason in record["reasons"]]
+        if record["action"] == "skip":
+            found[codes[0]] += 1  # the deciding reason comes first
+        else:
+            found["licence" if "licence" in codes else "None"] += 1
+    wanted = web.expected(origins, web.HTTPX_SAMPLE)
+    if found == wanted:
+        print(f"\nas built: every one of the {sum(wanted.values())} decisions is the one the "
+              "example web was built to produce")
+        return 0
+    for code in sorted(set(found) | set(wanted)):
+        if found[code] != wanted[code]:
+            print(f"MISMATCH {code}: logged {found[code]}, expected {wanted[code]}")
+    return 1
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -10,10 +10,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # pip's build backend is chatty; its output is kept in .venv/install.log and shown on failure.
-$(STAMP): $(BIN)/python setup.cfg pyproject.toml
-	@echo "installing scrapy_optout and its test tools into $(VENV) (log: $(VENV)/install.log)"
+# make demo needs only the package ($(CORE)); make test adds the test and lint tools ($(STAMP)).
+CORE := $(VENV)/.installed-core
+$(CORE): $(BIN)/python setup.cfg pyproject.toml
+	@echo "installing scrapy_optout into $(VENV) (log: $(VENV)/install.log)"
 	@( $(BIN)/python -m pip install --upgrade pip && \
-	   $(BIN)/python -m pip install -e '.[test,dev]' ) > $(VENV)/install.log 2>&1 \
+	   $(BIN)/python -m pip install -e . ) > $(VENV)/install.log 2>&1 \
+	   || (cat $(VENV)/install.log; exit 1)
+	@touch $(CORE)
+
+$(STAMP): $(CORE)
+	@echo "installing the test and lint tools into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install -e '.[test,dev]' >> $(VENV)/install.log 2>&1 \
 	   || (cat $(VENV)/install.log; exit 1)
 	@touch $(STAMP)
 
@@ -25,8 +33,9 @@ test: lint
 	bash scripts/install-chromium.sh  # the report's browser test needs Debian's chromium
 	$(BIN)/pytest -q
 
-demo: $(STAMP)
-	$(BIN)/python examples/demo.py
+# The bundled example web, crawled and reviewed; everything it writes goes to demo-output/.
+demo: $(CORE)
+	$(BIN)/python examples/demo.py demo-output
 
 # Benchmarks run in their own virtualenv: datadiligence (the peer we compare against) is installed
 # there only, never as a dependency of scrapy_optout.

@@ -96,7 +96,8 @@ def check(log: str, origins: list[web.Origin]) -> int:
     """Compare the log with what the example web was built to produce (``web.expected``)."""
     found: Counter[str] = Counter()
     for record in read(log):
-        codes = [reason["code"] for reason in record["reasons"]]
+        reasons: list[dict[str, str]] = record["reasons"]  # type: ignore[assignment]
+        codes = [reason["code"] for reason in reasons]
         if record["action"] == "skip":
             found[codes[0]] += 1  # the deciding reason comes first
         else:

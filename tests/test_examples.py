@@ -51,7 +51,7 @@ def test_scrapy_project_crawls_with_the_addon(tmp_path: Path) -> None:
     try:
         links = '<a href="/article">a</a> <a href="/private/report">p</a> <a href="/noai">n</a>'
         site.serve("/", page(body=html(body=links)))
-        site.serve("/robots.txt", text("User-agent: ExampleAIBot\nDisallow: /private/\n"))
+        site.serve("/robots.txt", text("User-agent: MyAIBot\nDisallow: /private/\n"))
         site.serve("/article", page(body=html(body='<img src="/photo.jpg">')))
         site.serve("/noai", page(body=html('<meta name="robots" content="noai">')))
         site.serve("/photo.jpg", page(body=b"\xff\xd8\xff\xe0", content_type="image/jpeg"))

@@ -241,8 +241,11 @@ HTTPX_SAMPLE = (
 
 
 def expected(origins: list[Origin], sample: Iterable[tuple[str, str]] = ()) -> Counter[str]:
-    """How many decisions should carry each reason code: one per visited page and image of the
-    crawl, plus one per *sample* URL fetched again (``None`` counts the plain allows)."""
+    """How many decisions should carry each reason code (``None``: plain allows).
+
+    One decision per visited page, image and file of the crawl, plus one per *sample* URL fetched
+    again.
+    """
     by_name = {o.name: o for o in origins}
     counts: Counter[str] = Counter()
     for origin in origins:

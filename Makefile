@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint demo bench clean
+.PHONY: test lint demo site bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: lint
 # The bundled example web, crawled and reviewed; everything it writes goes to demo-output/.
 demo: $(CORE)
 	$(BIN)/python examples/demo.py demo-output
+
+# The example web alone, on 127.0.0.1:8700-8712 until Ctrl-C, for trying the README's commands.
+site: $(CORE)
+	$(BIN)/python examples/site/serve.py --port 8700 --out demo-output
 
 # Benchmarks run in their own virtualenv: datadiligence (the peer we compare against) is installed
 # there only, never as a dependency of scrapy_optout.

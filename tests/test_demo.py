@@ -12,10 +12,7 @@ from pathlib import Path
 import pytest
 
 from scrapy_optout.audit import read, verify
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-sys.path.insert(0, str(EXAMPLES / "site"))
-import web
+from tests.example_web import EXAMPLES, web
 
 
 def built_to_skip() -> Counter[str]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from contextlib import ExitStack
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -14,11 +12,7 @@ import pytest
 from lxml import html as lxml_html
 
 from scrapy_optout.audit import read, verify
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-sys.path.insert(0, str(EXAMPLES / "site"))
-import web
-from serve import ExampleWeb
+from tests.example_web import EXAMPLES, ExampleWeb, free_base, web
 
 ORIGINS = web.build(lambda name: f"http://127.0.0.1:1/{name}")
 VISITED_EXPECTS = {None, "licence"}
@@ -84,19 +78,6 @@ def test_served_as_described_with_404_elsewhere(tmp_path):
         assert site.url("registry", "/portfolio/") in registry.read_text()
         assert site.url("licensed", "/") in licences.read_text()
         assert ("portal", "/missing") in site.requests
-
-
-def free_base(count: int) -> int:
-    """A first port such that *count* consecutive ports are free right now."""
-    for base in range(23000, 60000, 97):
-        with ExitStack() as probes:
-            try:
-                for port in range(base, base + count):
-                    probes.enter_context(socket.socket()).bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return base
-    raise RuntimeError("no free port range")
 
 
 def test_a_fixed_first_port_gives_consecutive_ports_and_all_close_on_exit():

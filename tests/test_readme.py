@@ -65,6 +65,7 @@ HANDLED = {  # (language, marker) -> the test below that runs such a block
     ("toml", ""): "test_readme_toml_blocks_are_licence_registers",
     ("json", ""): "test_the_log_record_example_has_a_real_records_fields",
 }
+# test_relative_links_name_files_of_the_repository checks the links between the blocks.
 
 
 def test_every_code_block_is_run_by_a_test():
@@ -227,3 +228,11 @@ def test_the_log_record_example_has_a_real_records_fields(tmp_path):
     (record,) = read(str(log))
     assert set(example) == set(record)
     assert set(example["reasons"][0]) - {"evidence"} == set(record["reasons"][0]) - {"evidence"}
+
+
+def test_relative_links_name_files_of_the_repository():
+    """Every relative link of the README names a file or folder that exists."""
+    links = re.findall(r"\]\(([^)#:]+)\)", README)
+    assert len(links) >= 3
+    for link in links:
+        assert (ROOT / link).exists(), link

@@ -125,3 +125,8 @@ def test_a_crawl_sends_nothing_that_was_skipped_before_the_request(tmp_path):
         assert requested.count((name, "/robots.txt")) == (3 if name == "down" else 1), name
         for document in ("/.well-known/tdmrep.json", "/ai.txt"):
             assert requested.count((name, document)) <= 1, (name, document)
+
+
+def test_origins_list_names_each_built_origin_once():
+    """ORIGINS (the port order) names exactly the origins build() describes, portal first."""
+    assert [o.name for o in ORIGINS] == list(web.ORIGINS)

@@ -236,3 +236,11 @@ def test_relative_links_name_files_of_the_repository():
     assert len(links) >= 3
     for link in links:
         assert (ROOT / link).exists(), link
+
+
+def test_the_settings_table_lists_every_setting_the_middleware_reads():
+    """The README's settings table names exactly the OPTOUT_* settings the Scrapy shell reads."""
+    source = (ROOT / "scrapy_optout" / "_scrapy_settings.py").read_text()
+    read_by_shell = set(re.findall(r'"(OPTOUT_[A-Z_]+)"', source))
+    table = set(re.findall(r"^\| `(OPTOUT_[A-Z_]+)` \|", README, re.MULTILINE))
+    assert table == read_by_shell

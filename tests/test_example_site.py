@@ -53,7 +53,7 @@ def test_expectations_cover_every_reason_code_a_site_can_show():
     assert codes >= {"robots_disallow", "robots_ai_agents", "robots_unreachable", "tdmrep_file",
                      "tdmrep_header", "tdmrep_meta", "noai_header", "noai_meta", "noimageai",
                      "content_usage", "content_signal", "ai_txt", "registry", "rsl_licence",
-                     "iptc", "tdmrep_pdf", "licence", "None"}  # fmt: skip
+                     "iptc", "tdmrep_pdf", "licence", "allow"}  # fmt: skip
 
 
 def test_expected_refuses_a_sample_that_is_not_a_page():

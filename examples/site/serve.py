@@ -114,7 +114,8 @@ def _serving(server: _OriginServer, origin: web.Origin,
     server.origin = origin
     server.requests = requests
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name=f"site-{origin.name}")
+    # A short poll interval: shutdown() waits up to one interval per server, and there are 13.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name=f"site-{origin.name}")
     thread.start()
     try:
         yield

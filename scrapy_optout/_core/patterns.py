@@ -114,7 +114,9 @@ class Pattern:
 
     text: str
     length: int = field(init=False)
-    _pieces: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    # None when there is no ``*`` (most patterns): the body is then the whole test, and no tuple
+    # is kept per rule (a cache of 100,000 origins holds millions of patterns).
+    _pieces: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
     _anchored: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -122,7 +124,7 @@ class Pattern:
         body = self.text[:-1] if anchored else self.text
         object.__setattr__(self, "length", len(self.text))
         object.__setattr__(self, "_anchored", anchored)
-        object.__setattr__(self, "_pieces", tuple(body.split("*")))
+        object.__setattr__(self, "_pieces", tuple(body.split("*")) if "*" in body else None)
 
     @classmethod
     def compile(cls, raw: str) -> Pattern:
@@ -132,9 +134,11 @@ class Pattern:
     def matches(self, target: str) -> bool:
         """Whether the pattern matches the normalised *target* (see :func:`target_of`)."""
         pieces = self._pieces
+        if pieces is None:
+            if self._anchored:
+                return len(target) == self.length - 1 and self.text.startswith(target)
+            return target.startswith(self.text)
         first = pieces[0]
-        if len(pieces) == 1:
-            return target == first if self._anchored else target.startswith(first)
         if not target.startswith(first):
             return False
         pos = len(first)

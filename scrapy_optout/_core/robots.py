@@ -187,7 +187,7 @@ def parse_robots_like(body: bytes, *, lenient_star: bool, cut: bool = False) -> 
                 if value[0] not in "/*":
                     _error(errors, "robots.unrooted_pattern", number)  # matches no path (§2.2.2)
                 pattern = patterns.get(value) or patterns.setdefault(value, Pattern.compile(value))
-                groups[-1][1].append(PathRule(allow, pattern, number, raw))
+                groups[-1][1].append(PathRule.parsed(allow, pattern, number, raw))
             else:
                 groups[-1][2].append(_extension(kind, value, number, raw))
     if groups:  # RSL: License lines after the last group's rules are global (§6.2)

@@ -34,13 +34,28 @@ def agent_token(value: str) -> str:
 class PathRule:
     """An ``Allow`` (``allow`` True) or ``Disallow`` line (RFC 9309 §2.2.2).
 
-    ``line`` is its 1-based line number, ``raw`` the line as written, stripped (``Reason.detail``).
+    ``line`` is its 1-based line number; ``written`` the line as written, stripped, when it differs
+    from its canonical spelling (:attr:`raw`), else None: most lines are canonical, and a cache of
+    100,000 origins holds millions of rules, so the copy is kept only when it says more.
     """
 
     allow: bool
     pattern: Pattern
     line: int
-    raw: str
+    written: str | None = None
+
+    @classmethod
+    def parsed(cls, allow: bool, pattern: Pattern, line: int, raw: str) -> PathRule:
+        """The rule of a line read as *raw*, keeping *raw* only if it is not canonical."""
+        canonical = raw == ("Allow: " if allow else "Disallow: ") + pattern.text
+        return cls(allow, pattern, line, None if canonical else raw)
+
+    @property
+    def raw(self) -> str:
+        """The line as written, stripped (``Reason.detail``)."""
+        if self.written is not None:
+            return self.written
+        return ("Allow: " if self.allow else "Disallow: ") + self.pattern.text
 
 
 @dataclass(frozen=True, slots=True)

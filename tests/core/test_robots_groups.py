@@ -11,7 +11,7 @@ from scrapy_optout._core.robots_groups import ExtLine, Group, PathRule, RobotsTx
 
 
 def rule(allow: bool, pattern: str, line: int = 1) -> PathRule:
-    return PathRule(
+    return PathRule.parsed(
         allow, Pattern.compile(pattern), line, f"{'Allow' if allow else 'Disallow'}: {pattern}"
     )
 

@@ -61,6 +61,7 @@ class DocumentCache:
         """Parse a fetch, cache the document for its lifetime, and return it."""
         document = document_from_fetch(need.doc, fetched)
         now = fetched_at = self.clock()
+        source = fetched if fetched.body else None  # a bodiless document is small as it is
         ttl = self.policy.cache_ttl
         if isinstance(document.parsed, RslDocument):  # RSL: cached for its max-age (days)
             ttl = document.parsed.max_age_seconds
@@ -73,7 +74,10 @@ class DocumentCache:
                     detail = f"robots.stale: unreachable ({document.detail}); copy from {age} s ago"
                     document = dataclasses.replace(good.document, detail=detail)
                     fetched_at = good.fetched_at  # the copy ages from its own fetch, not from now
-        self.store.put((need.doc, need.origin), CacheEntry(document, fetched_at, now + ttl))
+                    source = None  # not this fetch's document: the store keeps it as it is
+        # The fetch goes with the document it parses to, so that the store may keep it packed.
+        entry = CacheEntry(document, fetched_at, now + ttl, source)
+        self.store.put((need.doc, need.origin), entry)
         return document
 
 

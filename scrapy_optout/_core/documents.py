@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 from .aitxt import AiTxt, parse_ai_txt
@@ -100,7 +101,13 @@ def _failure(fetched: Fetched) -> str:
         return f"HTTP {fetched.status}, body cut at its size cap"
     if fetched.error:
         return fetched.error
-    return f"HTTP {fetched.status}"
+    return _http(fetched.status)
+
+
+@lru_cache(maxsize=1024)
+def _http(status: int) -> str:
+    """``"HTTP <status>"``, one string per status: a cache holds one per absent document."""
+    return f"HTTP {status}"
 
 
 def document_from_fetch(doc: str, fetched: Fetched) -> Document:

@@ -60,6 +60,7 @@ bench: $(BENCH)/.installed
 	$(BENCH)/bin/python bench/audit.py
 	$(BENCH)/bin/python bench/registry.py
 	$(BENCH)/bin/python bench/embedded.py
+	$(BENCH)/bin/python bench/cache.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -34,7 +34,8 @@ SIGNAL_FIELDS = frozenset(
 )
 
 _NAMES: dict[str | bytes, str] = {}
-"""Field names as sent -> lower-case name: a crawl meets few distinct spellings (bounded)."""
+"""Field names as sent -> the signal field they name, or "" for any other: a crawl meets few
+distinct spellings (bounded), and most fields are passed over with this one lookup."""
 _MAX_NAMES = 4096
 
 
@@ -97,8 +98,10 @@ def _field_name(raw: Any) -> str:
 
 
 def _remember(raw: str | bytes) -> str:
-    """The lower-case name of *raw*, remembered for the next response."""
+    """The signal field *raw* names (lower-case), or "" for any other field; remembered."""
     name = _field_name(raw)
+    if name not in SIGNAL_FIELDS:
+        name = ""
     if len(_NAMES) >= _MAX_NAMES:
         _NAMES.clear()  # hostile sites sending endless new names: start again, stay bounded
     _NAMES[raw] = name
@@ -122,10 +125,14 @@ def read_signal_headers(headers: Any) -> SignalHeaders:
             # spelling of a name read once (a dict lookup; other types are read every time).
             kind = type(raw_name)
             if kind is bytes or kind is str:
-                name = _NAMES.get(raw_name) or _remember(raw_name)
+                name = _NAMES.get(raw_name)
+                if name is None:
+                    name = _remember(raw_name)
             else:
                 name = _field_name(raw_name)
-            if name in SIGNAL_FIELDS:
+                if name not in SIGNAL_FIELDS:
+                    name = ""
+            if name:
                 found[name] = found.get(name, ()) + _values(name, raw_value, budget, errors)
     except _Full:
         errors.append("headers.too_large: signal headers beyond 256 KiB were not read")

@@ -12,10 +12,9 @@ findings to ``rules.decide``.
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import rules
 from .documents import Document
@@ -55,13 +54,16 @@ def _is_html(content_type: str | None, body: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<meta"))
 
 
-@dataclass(frozen=True, slots=True)
-class ResponseReading:
+class ResponseReading(NamedTuple):
     """What one response says, read once; :func:`decide_response` turns it into a decision.
+
+    A tuple rather than a frozen dataclass: it is built for every response, and a frozen
+    dataclass's ``__init__`` costs 0.7 µs of the 5 µs a headers-only decision may take.
 
     Attributes:
         url: the response URL.
         headers: its signal header fields.
+        content_type: its first ``Content-Type`` value, if any.
         scan: its HTML head's tags (empty for anything but HTML).
         embedded: what a file's own metadata says, when it is an image, PDF or EPUB.
         licences: RSL licence URLs it names (``Link`` header or HTML ``<link>``).
@@ -70,6 +72,7 @@ class ResponseReading:
 
     url: str
     headers: SignalHeaders
+    content_type: str | None
     scan: HeadScan
     embedded: EmbeddedFindings | None
     licences: tuple[str, ...]
@@ -81,11 +84,13 @@ def read_response(
     headers: Any,
     body: bytes,
     policy: Policy,
-    *,
     complete: bool = True,
     read_c2pa: C2paReader | None = None,
 ) -> ResponseReading:
-    """Read a response's signals once (arguments as for :func:`evaluate_response`)."""
+    """Read a response's signals once (arguments as for :func:`evaluate_response`).
+
+    Positional parameters: it runs for every response, and keyword calls cost more.
+    """
     signal_headers = read_signal_headers(headers)
     content_type = signal_headers.first("content-type")
     checks = policy.checks
@@ -109,7 +114,7 @@ def read_response(
     leads: tuple[str, ...] = ()
     if links or scan.links:
         rsl, leads = licence_links(links, scan.links, url)
-    return ResponseReading(url, signal_headers, scan, embedded, rsl, leads)
+    return ResponseReading(url, signal_headers, content_type, scan, embedded, rsl, leads)
 
 
 def evaluate_response(
@@ -149,8 +154,8 @@ def evaluate_response(
     """
     if pre is not None and not pre.allowed:
         return pre
-    reading = read_response(url, headers, body, policy, complete=complete, read_c2pa=read_c2pa)
-    return decide_response(reading, policy, pre=pre, page=page, today=today, licences=None)
+    reading = read_response(url, headers, body, policy, complete, read_c2pa)
+    return decide_response(reading, policy, pre, page, today, None)
 
 
 def check_response(
@@ -173,17 +178,16 @@ def check_response(
     """
     if not pre.allowed:
         return pre
-    reading = read_response(url, headers, body, policy, complete=complete, read_c2pa=read_c2pa)
+    reading = read_response(url, headers, body, policy, complete, read_c2pa)
     documents: dict[str, Document] = {}
     for link in response_licences(reading.licences, policy, pre):
         documents[link] = yield licence_need(link)
-    return decide_response(reading, policy, pre=pre, page=page, today=today, licences=documents)
+    return decide_response(reading, policy, pre, page, today, documents)
 
 
 def decide_response(
     reading: ResponseReading,
     policy: Policy,
-    *,
     pre: Decision | None,
     page: Decision | None,
     today: date | None,
@@ -211,7 +215,7 @@ def decide_response(
         decision = rules.restaged(url, pre, policy)
         if decision is not None:
             return decision
-    content_type = signal_headers.first("content-type")
+    content_type = reading.content_type
     checks = policy.checks
     found = rules.Findings()
     if pre is not None:

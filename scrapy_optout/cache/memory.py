@@ -56,6 +56,7 @@ class _Packed:
     expires_at: float
 
     def unpack(self) -> CacheEntry:
+        """The entry again: the body decompressed and parsed, as ``DocumentCache.settle`` did."""
         source = dataclasses.replace(self.fetch, body=zlib.decompress(self.body))
         document = document_from_fetch(self.doc, source)
         return CacheEntry(document, self.fetched_at, self.expires_at, source)

@@ -54,8 +54,8 @@ def fill_ours(files: list[bytes], hot_bytes: int | None = None) -> object:
     from scrapy_optout._resolve import DocumentCache
     from scrapy_optout.cache.memory import MemoryStore
 
-    store = MemoryStore(max_entries=3 * ORIGINS) if hot_bytes is None else MemoryStore(
-        max_entries=3 * ORIGINS, hot_bytes=hot_bytes)
+    store = MemoryStore(max_origins=ORIGINS) if hot_bytes is None else MemoryStore(
+        max_origins=ORIGINS, hot_bytes=hot_bytes)
     cache = DocumentCache(Policy(user_agent="MyAIBot"), store, clock=lambda: 0.0)
     for n in range(ORIGINS):
         origin = f"https://site{n}.example:443"
@@ -66,8 +66,8 @@ def fill_ours(files: list[bytes], hot_bytes: int | None = None) -> object:
         for doc, path, status, body in answers:
             url = origin + path
             cache.settle(Need(doc, url, origin), Fetched(url=url, status=status, body=body))
-    if len(store) != 3 * ORIGINS:
-        raise AssertionError(f"the store holds {len(store)} documents, not {3 * ORIGINS}")
+    if len(store) != ORIGINS:
+        raise AssertionError(f"the store holds {len(store)} origins, not {ORIGINS}")
     return store
 
 

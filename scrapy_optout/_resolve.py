@@ -61,7 +61,7 @@ class DocumentCache:
         """Parse a fetch, cache the document for its lifetime, and return it."""
         document = document_from_fetch(need.doc, fetched)
         now = fetched_at = self.clock()
-        source = fetched if fetched.body else None  # a bodiless document is small as it is
+        source: Fetched | None = fetched
         ttl = self.policy.cache_ttl
         if isinstance(document.parsed, RslDocument):  # RSL: cached for its max-age (days)
             ttl = document.parsed.max_age_seconds

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint demo site bench clean
+.PHONY: test lint demo site bench profile clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ BENCH := .venv-bench
 $(BENCH)/.installed: setup.cfg Makefile
 	$(PYTHON) -m venv $(BENCH)
 	@( $(BENCH)/bin/python -m pip install --upgrade pip && \
-	   $(BENCH)/bin/python -m pip install -e '.[server]' datadiligence==0.1.7 pillow ) > $(BENCH)/install.log 2>&1 \
+	   $(BENCH)/bin/python -m pip install -e '.[server]' datadiligence==0.1.7 pillow py-spy ) > $(BENCH)/install.log 2>&1 \
 	   || (cat $(BENCH)/install.log; exit 1)
 	@touch $@
 
@@ -61,6 +61,10 @@ bench: $(BENCH)/.installed
 	$(BENCH)/bin/python bench/registry.py
 	$(BENCH)/bin/python bench/embedded.py
 	$(BENCH)/bin/python bench/cache.py
+
+# Where a page's CPU goes in the client and crawl benchmarks (py-spy; needs ptrace permission).
+profile: $(BENCH)/.installed
+	$(BENCH)/bin/python bench/profile.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -77,8 +77,13 @@ def _options(request: httpx.Request) -> dict[str, Any]:
     return options if isinstance(options, dict) else {}
 
 
-def _head_buffer(request: httpx.Request, headers: SignalHeaders, shell: Shell) -> HeadBuffer | None:
-    """A buffer for the body's front: an image's, PDF's or EPUB's metadata, or an HTML head."""
+def _head_buffer(
+    request: httpx.Request, url: str, headers: SignalHeaders, shell: Shell
+) -> HeadBuffer | None:
+    """A buffer for the body's front: an image's, PDF's or EPUB's metadata, or an HTML head.
+
+    *url* is ``str(request.url)``, which the caller has already (httpx builds it anew each time).
+    """
     if request.method == "HEAD":
         return None
     policy = shell.policy
@@ -86,7 +91,7 @@ def _head_buffer(request: httpx.Request, headers: SignalHeaders, shell: Shell) -
     content_type = headers.first("content-type")
     coding = headers.first("content-encoding") or ""
     if not checks.isdisjoint(EMBEDDED_SIGNALS):
-        kind = embedded_kind(content_type, str(request.url))
+        kind = embedded_kind(content_type, url)
         if kind:
             return MetadataBuffer(coding, policy.embedded_scan_bytes, kind)
     if "tdmrep" not in checks and "noai" not in checks:
@@ -194,7 +199,7 @@ class OptOutTransport(httpx.BaseTransport):
             raise _refused(shell.record(pre), request)
         response = self.next_transport.handle_request(request)
         headers = read_signal_headers(response.headers.raw)  # read once, raw: not decoded
-        buffer, failed, rest, ended = _head_buffer(request, headers, shell), None, None, True
+        buffer, failed, rest, ended = _head_buffer(request, url, headers, shell), None, None, True
         if buffer is not None:
             rest = iter(response.stream)  # type: ignore[arg-type]
             try:
@@ -270,7 +275,7 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
             raise _refused(shell.record(pre), request)
         response = await self.next_transport.handle_async_request(request)
         headers = read_signal_headers(response.headers.raw)  # read once, raw: not decoded
-        buffer, failed, rest, ended = _head_buffer(request, headers, shell), None, None, True
+        buffer, failed, rest, ended = _head_buffer(request, url, headers, shell), None, None, True
         if buffer is not None:
             rest = response.stream.__aiter__()  # type: ignore[union-attr]
             try:

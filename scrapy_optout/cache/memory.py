@@ -9,7 +9,8 @@ Memory: a parsed robots.txt takes about three times its size, and a broad crawl 
 thousand origins (`bench/cache.py`: 1.4 GB with everything parsed, for files drawn from a corpus
 of popular sites). So the store holds one record per origin, and only the origins last used, up
 to ``hot_bytes`` of their documents, stay parsed; each other origin is packed into one compressed
-string (``packing.py``) and its documents are parsed again one by one when next asked for."""
+string (``packing.py``) and its documents are parsed again one by one when next asked for.
+"""
 
 from __future__ import annotations
 

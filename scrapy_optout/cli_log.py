@@ -1,8 +1,9 @@
-"""``scrapy-optout log …``: verify, summarise, export, prove and report a compliance log (DESIGN §7).
+"""``scrapy-optout log …``: verify, summarise, export, prove, report and merge compliance logs (DESIGN §7).
 
 Every command reads the log streaming (constant memory in its length) and treats rotated segments
 (``LOG.1.gz``…) as part of it. Exit codes: ``verify`` 0 intact, 1 damaged, 2 error; ``prove`` 0 when
-decisions were found, 1 when none, 2 error; the others 0, or 2 on an error (an unreadable log).
+decisions were found, 1 when none, 2 error; ``merge`` 0 merged, 1 an input is damaged (nothing
+written), 2 error; the others 0, or 2 on an error (an unreadable log).
 """
 
 from __future__ import annotations
@@ -248,8 +249,27 @@ def run_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_merge(args: argparse.Namespace) -> int:
+    """Verify the workers' logs and write them as one chain (nothing when one is damaged)."""
+    from .audit.merge import DamagedInput, MergeError, merge
+
+    try:
+        result = merge(args.logs, args.output)
+    except DamagedInput as exc:
+        sys.stdout.write(f"{exc}\n")
+        return EXIT_BAD
+    except MergeError as exc:
+        return _error("merge", str(exc))
+    counts = ", ".join(f"{log}: {records:,}" for log, records in result.inputs)
+    sys.stdout.write(
+        f"wrote {result.output}: {result.records:,} records from {len(result.inputs)} logs "
+        f"({counts}); {result.evidence:,} evidence files copied\n"
+    )
+    return EXIT_OK
+
+
 def add_log(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``log verify|summary|export|prove|report``."""
+    """Add ``log verify|summary|export|prove|report|merge``."""
     log = subparsers.add_parser("log", help="review a compliance log", description=__doc__)
     verbs = log.add_subparsers(dest="log_command", required=True, metavar="LOG_COMMAND")
 
@@ -283,3 +303,8 @@ def add_log(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = verb("report", "write a self-contained HTML report", run_report)
     p.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
+    help_ = "verify several workers' logs and write them as one time-ordered chain"
+    p = verbs.add_parser("merge", help=help_, description=help_)
+    p.add_argument("logs", metavar="LOG", nargs="+", help="the workers' compliance logs")
+    p.add_argument("-o", "--output", metavar="OUT", required=True, help="the merged log to write")
+    p.set_defaults(handler=run_merge)

@@ -1,4 +1,4 @@
-"""``scrapy-optout log verify|summary|export|prove|report`` on logs the real httpx client wrote."""
+"""``scrapy-optout log verify|summary|export|prove|report|merge`` on logs the real httpx client wrote."""
 
 from __future__ import annotations
 
@@ -324,6 +324,57 @@ def test_prove_flags_altered_evidence(log: Path, capsys: pytest.CaptureFixture[s
     evidence = json.loads(out)["evidence"]
     assert evidence
     assert all(item["intact"] is False for item in evidence)
+
+
+# --- merge --------------------------------------------------------------------------------------
+
+
+def test_merge_of_two_clients_logs_verifies_and_summarises(
+    site: Site, log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two clients' logs merge into one chain that verify, summary and report read as one log."""
+    second = tmp_path / "worker-2.jsonl"
+    crawl(site, second, ("/private/c", "/ok"))
+    merged = tmp_path / "merged.jsonl"
+    code, out, _ = run("merge", str(log), str(second), "-o", str(merged), capsys=capsys)
+    assert code == 0
+    assert out.startswith(f"wrote {merged}: 9 records from 2 logs ({log}: 7, {second}: 2); ")
+    records = raw(merged)
+    assert [r["seq"] for r in records] == list(range(1, 10))
+    assert {r["src"]["run"] for r in records} == {raw(log)[0]["run"], raw(second)[0]["run"]}
+    code, out, _ = run("verify", str(merged), capsys=capsys)
+    assert (code, out) == (0, f"{merged}: intact, 9 records, evidence files checked\n")
+    code, out, _ = run("summary", str(merged), "--json", capsys=capsys)
+    assert code == 0
+    assert json.loads(out)["records"] == 9
+    code, _, _ = run("report", str(merged), "-o", str(tmp_path / "r.html"), capsys=capsys)
+    assert code == 0
+    assert "intact: 9 records" in (tmp_path / "r.html").read_text("utf-8")
+
+
+def test_merge_refuses_a_damaged_worker_log(
+    log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An edited input: exit 1, the damage named, and no merged log written."""
+    lines = log.read_bytes().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b"MyAIBot", b"MyAIBoT")
+    log.write_bytes(b"".join(lines))
+    merged = tmp_path / "merged.jsonl"
+    code, out, _ = run("merge", str(log), "-o", str(merged), capsys=capsys)
+    assert code == 1
+    assert out == f"{log}: not intact: line 3: hash mismatch; nothing merged\n"
+    assert not merged.exists()
+
+
+def test_merge_errors_exit_2(log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing input or an output among the inputs: exit 2 with the reason."""
+    code, _, err = run("merge", str(tmp_path / "nope.jsonl"), "-o", str(tmp_path / "m"),
+                       capsys=capsys)  # fmt: skip
+    assert code == 2
+    assert "no such file" in err
+    code, _, err = run("merge", str(log), "-o", str(log), capsys=capsys)
+    assert code == 2
+    assert "the output is one of the inputs" in err
 
 
 # --- report and the installed command -----------------------------------------------------------

@@ -174,7 +174,7 @@ def test_a_one_byte_edit_of_the_example_fails_verification(tmp_path, old, new, l
 
 
 def test_the_evidence_named_in_the_text_is_the_robots_txt_shown():
-    """The evidence file named in section 9 is the SHA-256 of the robots.txt block, as cited."""
+    """The evidence file named in section 10 is the SHA-256 of the robots.txt block, as cited."""
     digest = hashlib.sha256(block("text").encode()).hexdigest()
     named = re.search(r"`LOG\.evidence/([0-9a-f]{64})`", DOC)
     assert named is not None
@@ -219,7 +219,7 @@ def test_the_example_is_what_the_writer_writes(tmp_path):
 
 
 def test_the_example_records_are_the_engines_decisions():
-    """Each example record holds what the engine decides for the site section 9 describes."""
+    """Each example record holds what the engine decides for the site section 10 describes."""
     first, second, third = (json.loads(line) for line in block("jsonl").splitlines())
     headers = re.search(r"answered `(tdm-reservation): ([^`]+)` and\s+`(tdm-policy): ([^`]+)`", DOC)
     assert headers is not None
@@ -409,3 +409,25 @@ def test_rotated_segments_are_named_and_chained_as_section_7_says(tmp_path):
                 out.write(segment.read())
     assert snippet()["check"](str(joined)) is None
     assert os.listdir(tmp_path / "LOG.evidence") == [hashlib.sha256(ROBOTS).hexdigest()]
+
+
+# --- merged logs (section 9) ----------------------------------------------------------------
+
+
+def test_a_merged_record_is_the_input_record_plus_src_as_the_table_says(tmp_path):
+    """Merging keeps every input field, renumbers the chain and adds src with the table's keys."""
+    from scrapy_optout.audit.merge import merge
+
+    first = write_log(tmp_path / "a.jsonl", [robots_decision("https://example.org/private/")])
+    second = write_log(tmp_path / "b.jsonl", sample_decisions()[:1])
+    merge([str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")], str(tmp_path / "m.jsonl"))
+    merged = list(read(tmp_path / "m.jsonl"))
+    keys = field_names(table("key | type | meaning"))
+    for record, source in zip(merged, first + second, strict=True):
+        assert sorted(record["src"]) == sorted(keys)
+        assert record["src"] == {"run": source["run"], "seq": source["seq"], "hash": source["hash"]}
+        assert {k: v for k, v in record.items() if k not in ("seq", "prev", "hash", "src")} == {
+            k: v for k, v in source.items() if k not in ("seq", "prev", "hash")
+        }
+    assert [r["seq"] for r in merged] == [1, 2]
+    assert verify(tmp_path / "m.jsonl").ok

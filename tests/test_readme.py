@@ -61,6 +61,7 @@ HANDLED = {  # (language, marker) -> the test below that runs such a block
     ("python", ""): "test_readme_python_blocks_run",
     ("csv", ""): "test_readme_python_blocks_run",
     ("sh", "scrapy-optout registry"): "test_readme_python_blocks_run",
+    ("sh", "scrapy-optout log merge"): "test_the_merge_lines_run_on_two_workers_logs",
     ("sh", "scrapy-optout log"): "test_readme_python_blocks_run",
     ("toml", ""): "test_readme_toml_blocks_are_licence_registers",
     ("json", ""): "test_the_log_record_example_has_a_real_records_fields",
@@ -196,6 +197,30 @@ def _run_log_commands(folder: Path) -> None:
         assert argv[0] == "scrapy-optout"
         assert cli(argv[1:]) == status, command  # the examples decided on example.org: all found
     assert (folder / "report.html").exists()
+
+
+def test_the_merge_lines_run_on_two_workers_logs(tmp_path, monkeypatch):
+    """The "Distributed crawls" lines merge two workers' real logs, verify and summarise them."""
+    from scrapy_optout._core.models import Decision, Reason
+    from scrapy_optout.audit import AuditWriter
+
+    monkeypatch.chdir(tmp_path)
+    for worker in (1, 2):
+        with AuditWriter(f"worker-{worker}.jsonl", agent="MyAIBot", purpose="train-ai",
+                         policy="p" * 64) as writer:  # fmt: skip
+            for n in range(3):
+                reason = Reason(
+                    "robots_disallow", "robots", "https://e.org/robots.txt", "Disallow: /"
+                )
+                writer.write(
+                    Decision(f"https://e.org/{worker}/{n}", False, "skip", "request", (reason,))
+                )
+    (block,) = blocks("sh", "scrapy-optout log merge")
+    for command, status, _ in command_lines(block):
+        assert cli(shlex.split(command)[1:]) == status, command
+    assert len((tmp_path / "fleet.jsonl").read_text().splitlines()) == 6
+    Path("worker-2.jsonl").write_text(Path("worker-2.jsonl").read_text().replace("/2/1", "/2/7"))
+    assert cli(["log", "merge", "worker-1.jsonl", "worker-2.jsonl", "-o", "again.jsonl"]) == 1
 
 
 def test_readme_toml_blocks_are_licence_registers(tmp_path):

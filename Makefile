@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/mypy scrapy_optout
 
 test: lint
-	bash scripts/install-chromium.sh  # the report's browser test needs Debian's chromium
+	bash scripts/install-debian.sh chromium /usr/bin/chromium  # the report's browser test
 	$(BIN)/pytest -q
 
 # The bundled example web, crawled and reviewed; everything it writes goes to demo-output/.

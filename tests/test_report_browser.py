@@ -60,7 +60,8 @@ def dump_dom(url: str, sink_port: int) -> str:
     """The DOM of *url* after its scripts ran, as Chromium's ``--dump-dom`` prints it."""
     if not CHROMIUM.exists():
         pytest.fail(
-            f"{CHROMIUM} is not installed: run scripts/install-chromium.sh "
+            f"{CHROMIUM} is not installed: run scripts/install-debian.sh chromium "
+            f"{CHROMIUM} "
             "(or make test, which runs it)"
         )
     sink = f"http://127.0.0.1:{sink_port}"

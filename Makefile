@@ -31,6 +31,7 @@ lint: $(STAMP)
 
 test: lint
 	bash scripts/install-debian.sh chromium /usr/bin/chromium  # the report's browser test
+	bash scripts/install-debian.sh redis-server /usr/bin/redis-server  # the shared cache's tests
 	$(BIN)/pytest -q
 
 # The bundled example web, crawled and reviewed; everything it writes goes to demo-output/.

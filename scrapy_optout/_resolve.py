@@ -19,13 +19,16 @@ import dataclasses
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._core.documents import Document, State, document_from_fetch, registry_document
 from ._core.models import Doc, Fetched, Need
 from ._core.policy import Policy
 from ._core.rsl import RslDocument
 from .cache.memory import CacheEntry, MemoryStore
+
+if TYPE_CHECKING:
+    from ._shared import SharedFetches
 
 RETRY_AFTER = 60.0
 """Seconds before an unavailable document (robots.txt 5xx, tdmrep.json timeout...) is fetched again."""
@@ -57,16 +60,23 @@ class DocumentCache:
         entry = self.store.get((need.doc, need.origin), self.clock())
         return None if entry is None else entry.document
 
-    def settle(self, need: Need, fetched: Fetched) -> Document:
+    def settle(self, need: Need, fetched: Fetched, ttl: float | None = None) -> Document:
         """Parse a fetch, cache the document for its lifetime, and return it."""
+        return self.settle_entry(need, fetched, ttl).document
+
+    def settle_entry(self, need: Need, fetched: Fetched, ttl: float | None = None) -> CacheEntry:
+        """:meth:`settle`, returning the cache entry.
+
+        *ttl* overrides the lifetime: a fetch shared by another process keeps what it has left.
+        """
         document = document_from_fetch(need.doc, fetched)
         now = fetched_at = self.clock()
         source: Fetched | None = fetched
-        ttl = self.policy.cache_ttl
+        lifetime = self.policy.cache_ttl
         if isinstance(document.parsed, RslDocument):  # RSL: cached for its max-age (days)
-            ttl = document.parsed.max_age_seconds
+            lifetime = document.parsed.max_age_seconds
         if document.state is State.UNAVAILABLE:
-            ttl = min(ttl, RETRY_AFTER)
+            lifetime = min(lifetime, RETRY_AFTER)
             if need.doc == Doc.ROBOTS:
                 good = self.store.last_good(need.origin, now, STALE_MAX)
                 if good is not None:
@@ -75,10 +85,12 @@ class DocumentCache:
                     document = dataclasses.replace(good.document, detail=detail)
                     fetched_at = good.fetched_at  # the copy ages from its own fetch, not from now
                     source = None  # not this fetch's document: the store keeps it as it is
+        if ttl is not None:
+            lifetime = ttl
         # The fetch goes with the document it parses to, so that the store may keep it packed.
-        entry = CacheEntry(document, fetched_at, now + ttl, source)
+        entry = CacheEntry(document, fetched_at, now + lifetime, source)
         self.store.put((need.doc, need.origin), entry)
-        return document
+        return entry
 
 
 def _no_registry(need: Need, context: Any) -> Document:
@@ -155,7 +167,8 @@ class Resolver:
 class AsyncResolver:
     """Answers needs for an async shell: cache first, then one fetch per key across tasks.
 
-    Arguments as for :class:`Resolver`, *fetch* and *registry* being coroutine functions.
+    Arguments as for :class:`Resolver`, *fetch* and *registry* being coroutine functions;
+    *shared*, when given, makes that one fetch per key across the processes sharing it.
     """
 
     def __init__(
@@ -163,10 +176,12 @@ class AsyncResolver:
         cache: DocumentCache,
         fetch: Callable[[Need, Any], Awaitable[Fetched]],
         registry: Callable[[Need, Any], Awaitable[Document]] | None = None,
+        shared: SharedFetches | None = None,
     ) -> None:
         self.cache = cache
         self.fetch = fetch
         self.registry = registry or _ano_registry
+        self.shared = shared
         self._flights: dict[tuple[str, str], _Flight] = {}
 
     async def __call__(self, need: Need, context: Any = None) -> Document:
@@ -188,7 +203,12 @@ class AsyncResolver:
                 continue
             flight = self._flights[key] = _Flight(anyio.Event())
             try:
-                flight.document = self.cache.settle(need, await self.fetch(need, context))
+                if self.shared is None:
+                    flight.document = self.cache.settle(need, await self.fetch(need, context))
+                else:  # one fetch for every process of the fleet (issue 10)
+                    flight.document = await self.shared.settle(
+                        self.cache, self.fetch, need, context
+                    )
                 return flight.document
             finally:
                 del self._flights[key]

@@ -50,10 +50,13 @@ class OptOutSettings:
     Attributes:
         policy: the crawl's policy (audit log included).
         default_token: the token was derived from Scrapy's default ``USER_AGENT``.
+        cache_url: the Redis URL of the cache shared by the fleet (``OPTOUT_CACHE_URL``, else
+            scrapy-redis's ``REDIS_URL``), or None.
     """
 
     policy: Policy
     default_token: bool = False
+    cache_url: str | None = None
 
 
 def enabled(settings: Mapping[str, Any]) -> bool:
@@ -68,12 +71,7 @@ def read_settings(settings: Mapping[str, Any]) -> OptOutSettings:
         ValueError: a setting is malformed; the message starts with its name.
     """
     token, default_token = _token(settings)
-    cache_url = settings.get("OPTOUT_CACHE_URL")
-    if cache_url:
-        raise ValueError(
-            f"OPTOUT_CACHE_URL: a cache shared between processes ({cache_url!r}) is not "
-            "available in this release; leave it unset (each process keeps its own cache)"
-        )
+    cache_url = _cache_url(settings)
     values: dict[str, Any] = {
         "user_agent": token,
         "purpose": _text(settings, "OPTOUT_PURPOSE", "train-ai"),
@@ -107,7 +105,21 @@ def read_settings(settings: Mapping[str, Any]) -> OptOutSettings:
         policy = Policy(**values)
     except ValueError as exc:
         raise ValueError(named_error(str(exc))) from None
-    return OptOutSettings(policy, default_token)
+    return OptOutSettings(policy, default_token, cache_url)
+
+
+def _cache_url(settings: Mapping[str, Any]) -> str | None:
+    """``OPTOUT_CACHE_URL``, else ``REDIS_URL`` (as scrapy-redis reads it): a Redis URL or None."""
+    name = "OPTOUT_CACHE_URL" if settings.get("OPTOUT_CACHE_URL") else "REDIS_URL"
+    url = settings.get(name)
+    if not url:
+        return None
+    if not isinstance(url, str) or url.partition("://")[0].lower() not in _REDIS_SCHEMES:
+        raise ValueError(f"{name}: {url!r} is not a redis://, rediss:// or unix:// URL")
+    return url
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 def named_error(message: str) -> str:

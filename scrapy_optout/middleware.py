@@ -19,7 +19,9 @@ is set on every response that passes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from functools import partial
 from typing import Any
 
 from scrapy import Request, Spider, signals
@@ -46,6 +48,7 @@ logger = logging.getLogger("scrapy_optout")
 PRIORITY = 120
 """After RobotsTxtMiddleware (100); inside HttpCompression (590) and Redirect (600)."""
 _STATE = "_optout_state"  # request meta: what the response stage needs from the request stage
+_CACHE_ERRORS = "_optout_cache_errors"  # request meta: shared-cache failures, for the record
 _LOCAL = ("data:", "file:")  # no web origin, no signals: not checked (as RobotsTxtMiddleware)
 
 
@@ -89,7 +92,11 @@ class OptOutMiddleware:
             raise ValueError(named_error(str(exc))) from None
         # DESIGN §5.2: a registry answer is bounded as a side fetch is, by DOWNLOAD_TIMEOUT.
         self._registry_seconds = crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 180.0)
-        self._resolve = AsyncResolver(self.shell.cache, self._fetch, self._registry)
+        self._cache_warned = False
+        self._shared = _shared_cache(config.cache_url, self._cache_unavailable)
+        self._resolve = AsyncResolver(
+            self.shell.cache, self._fetch, self._registry, shared=self._shared
+        )
         crawler.signals.connect(self._opened, signal=signals.spider_opened)
         crawler.signals.connect(self._closed, signal=signals.spider_closed)
         crawler.signals.connect(stop_at_cap, signal=signals.bytes_received)
@@ -114,6 +121,8 @@ class OptOutMiddleware:
 
     async def _closed(self, spider: Spider) -> None:
         await self.shell.aclose()
+        if self._shared is not None:
+            await self._shared.aclose()
 
     # -- requests and responses ------------------------------------------------------------------
 
@@ -136,9 +145,9 @@ class OptOutMiddleware:
         page = shell.page(meta.get("optout_page") or _referer(request))
         today = shell.today()
         flow = check_request(url, shell.policy, page=page, today=today)
-        pre = await adrive(flow, self._resolve)
+        pre = await adrive(flow, partial(self._resolve, context=request))
         if not pre.allowed:
-            raise self._skip(shell.record(pre), request)
+            raise self._skip(shell.record(_noting(pre, meta)), request)
         meta[_STATE] = (pre, page, today)
 
     async def process_response(self, request: Request, response: Response) -> Response:
@@ -172,8 +181,8 @@ class OptOutMiddleware:
             complete=complete,
             read_c2pa=read_c2pa,
         )
-        decision = await adrive(flow, self._resolve)
-        decision = self.shell.record(decision)
+        decision = await adrive(flow, partial(self._resolve, context=request))
+        decision = self.shell.record(_noting(decision, meta))
         if not decision.allowed:
             raise self._skip(decision, request)
         self._count("optout/allowed")
@@ -189,6 +198,17 @@ class OptOutMiddleware:
 
     async def _registry(self, need: Need, context: object) -> Document:
         return await self.shell.aregistry_answer(need, self._registry_seconds)
+
+    def _cache_unavailable(self, need: Need, request: Any, message: str) -> None:
+        """The shared cache failed for *need*: fetched here instead, and said on the record."""
+        self._count("optout/cache/unavailable")
+        if isinstance(request, Request):
+            request.meta.setdefault(_CACHE_ERRORS, []).append(
+                f"cache.unavailable: {need.doc} fetched by this process ({message})"
+            )
+        if not self._cache_warned:
+            self._cache_warned = True
+            logger.warning("Shared opt-out cache unavailable, fetching locally: %s", message)
 
     def _registry_status(self, status: int) -> None:
         self._count(f"optout/fetch/registry/status/{status}")
@@ -214,6 +234,29 @@ class OptOutMiddleware:
             spider=self.crawler.spider,
         )
         return decision
+
+
+def _shared_cache(url: str | None, noted: Any) -> Any:
+    """The fleet's shared cache for *url* (None: this process's cache alone)."""
+    if url is None:
+        return None
+    try:
+        from ._shared import SharedFetches
+        from .cache.redis_store import RedisDocuments
+    except ImportError as exc:  # the redis package is an extra
+        raise ValueError(
+            f"OPTOUT_CACHE_URL: a shared cache needs the redis package "
+            f"(pip install 'scrapy-optout[redis]'): {exc}"
+        ) from None
+    return SharedFetches(RedisDocuments(url), noted)
+
+
+def _noting(decision: Decision, meta: dict[str, Any]) -> Decision:
+    """*decision* with the shared-cache failures met while deciding it in its ``errors``."""
+    notes = meta.pop(_CACHE_ERRORS, None)
+    if not notes:
+        return decision
+    return dataclasses.replace(decision, errors=(*decision.errors, *notes))
 
 
 def _field_lines(headers: Any) -> Any:

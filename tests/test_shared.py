@@ -1,0 +1,137 @@
+"""_shared.py: a fleet of real Scrapy processes sharing one real redis-server (issue 10).
+
+Several crawler processes (``tests/crawl_process.py``, each ``AsyncCrawlerProcess`` with the
+add-on and ``OPTOUT_CACHE_URL``) crawl one local site of several origins, each process a share of
+every origin's pages, as scrapy-redis workers do; the origins count the requests they receive.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scrapy_optout.audit import read, verify
+from scrapy_optout.audit.merge import merge
+from tests.httpsite import DISALLOW_PRIVATE, Site, page, text
+from tests.redis_server import RedisServer, free_port, redis_server
+
+ORIGINS = 8
+WORKERS = 4
+PATHS = ["/p/0", "/p/1", "/p/2", "/p/3", "/private/0", "/private/1", "/private/2", "/private/3"]
+
+
+@pytest.fixture
+def sites() -> Iterator[list[Site]]:
+    """ORIGINS origins: robots.txt disallowing /private/, pages, and 404 for tdmrep.json and ai.txt."""
+    started = []
+    try:
+        for _ in range(ORIGINS):
+            site = Site()
+            site.start()
+            started.append(site)
+            site.serve("/robots.txt", text(DISALLOW_PRIVATE))
+            for path in PATHS:
+                site.serve(path, page())
+        yield started
+    finally:
+        for site in started:
+            site.stop()
+
+
+@pytest.fixture
+def server() -> Iterator[RedisServer]:
+    """The fleet's redis-server, empty for each test (ports of earlier sites may come back)."""
+    with redis_server() as running:
+        yield running
+
+
+def shares(sites: list[Site]) -> list[list[str]]:
+    """Each worker's URLs: a share of every origin's pages (so every worker needs every origin)."""
+    return [[site.url(path) for site in sites for n, path in enumerate(PATHS) if n % WORKERS == k]
+            for k in range(WORKERS)]  # fmt: skip
+
+
+def fleet(urls: list[list[str]], folder: Path, **settings: Any) -> list[dict[str, Any]]:
+    """Run one crawler process per share at once; their outcomes (tests/crawl_process.py)."""
+    runs = []
+    for k, share in enumerate(urls):
+        own = {"OPTOUT_AUDIT_LOG": str(folder / f"worker-{k}.jsonl"), **settings}
+        runs.append(subprocess.Popen(
+            [sys.executable, "-m", "tests.crawl_process", json.dumps(own), *share],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))  # fmt: skip
+    outcomes = []
+    for process in runs:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err[-3000:]
+        outcome = json.loads(out.strip().splitlines()[-1])
+        assert outcome["errors"] == [], outcome
+        outcomes.append(outcome)
+    return outcomes
+
+
+def skipped(outcomes: list[dict[str, Any]]) -> dict[str, str]:
+    """Every worker's skips together: URL -> reason code."""
+    return {url: code for outcome in outcomes for url, code in outcome["skipped"].items()}
+
+
+def test_the_fleet_fetches_each_side_document_once_and_skips_as_one_process(
+    sites: list[Site], server: RedisServer, tmp_path: Path
+) -> None:
+    """Four processes: each robots.txt, tdmrep.json and ai.txt fetched once in all; same skips."""
+    outcomes = fleet(shares(sites), tmp_path, OPTOUT_CACHE_URL=server.url)
+    for site in sites:
+        assert site.count("/robots.txt") == 1, site.hits
+        assert site.count("/.well-known/tdmrep.json") == 1, site.hits
+        assert site.count("/ai.txt") == 1, site.hits
+        assert site.count_under("/private/") == 0
+    expected = {site.url(path): "robots_disallow" for site in sites for path in PATHS
+                if path.startswith("/private/")}  # fmt: skip
+    assert skipped(outcomes) == expected
+    assert sum(len(o["responses"]) for o in outcomes) == ORIGINS * 4
+    hits = sum(o["stats"].get("optout/fetch/robots/status/200", 0) for o in outcomes)
+    assert hits == ORIGINS  # the other processes parsed the shared fetch, no request made
+    logs = [str(tmp_path / f"worker-{k}.jsonl") for k in range(WORKERS)]
+    result = merge(logs, str(tmp_path / "fleet.jsonl"))
+    assert result.records == ORIGINS * len(PATHS)
+    assert verify(tmp_path / "fleet.jsonl").ok
+
+
+def test_without_the_shared_cache_each_worker_fetches_for_itself(
+    sites: list[Site], tmp_path: Path
+) -> None:
+    """The control: the same fleet without OPTOUT_CACHE_URL fetches robots.txt once per worker."""
+    fleet(shares(sites), tmp_path)
+    assert [site.count("/robots.txt") for site in sites] == [WORKERS] * ORIGINS
+
+
+def test_a_single_process_crawl_skips_the_same(sites: list[Site], tmp_path: Path) -> None:
+    """The reference: one process, no shared cache, gives the skips the fleet gave."""
+    (outcome,) = fleet([[u for share in shares(sites) for u in share]], tmp_path)
+    assert all(site.count("/robots.txt") == 1 for site in sites)
+    assert skipped([outcome]) == {
+        site.url(path): "robots_disallow" for site in sites for path in PATHS if "/private/" in path
+    }
+
+
+def test_redis_down_loses_no_decision_and_lets_nothing_forbidden_through(
+    sites: list[Site], tmp_path: Path
+) -> None:
+    """With Redis unreachable every process fetches for itself, says so on the record, skips alike."""
+    down = f"redis://127.0.0.1:{free_port()}/0"
+    outcomes = fleet(shares(sites), tmp_path, OPTOUT_CACHE_URL=down)
+    assert len(skipped(outcomes)) == ORIGINS * 4
+    for site in sites:
+        assert site.count_under("/private/") == 0
+        assert 1 <= site.count("/robots.txt") <= WORKERS  # each process fetched for itself
+    assert all(o["stats"].get("optout/cache/unavailable", 0) > 0 for o in outcomes)
+    records = [r for k in range(WORKERS) for r in read(tmp_path / f"worker-{k}.jsonl")]
+    assert len(records) == ORIGINS * len(PATHS)
+    noted = [r for r in records if any("cache.unavailable" in e for e in r.get("errors", []))]
+    assert noted, "no decision says that the shared cache was down"

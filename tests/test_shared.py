@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from scrapy_optout.audit.merge import merge
 from tests.httpsite import DISALLOW_PRIVATE, Site, page, text
 from tests.redis_server import RedisServer, free_port, redis_server
 
-ORIGINS = 8
+ORIGINS = 40
 WORKERS = 4
 PATHS = ["/p/0", "/p/1", "/p/2", "/p/3", "/private/0", "/private/1", "/private/2", "/private/3"]
 
@@ -135,3 +137,30 @@ def test_redis_down_loses_no_decision_and_lets_nothing_forbidden_through(
     assert len(records) == ORIGINS * len(PATHS)
     noted = [r for r in records if any("cache.unavailable" in e for e in r.get("errors", []))]
     assert noted, "no decision says that the shared cache was down"
+
+
+def test_redis_stopped_mid_crawl_loses_no_decision(
+    sites: list[Site], server: RedisServer, tmp_path: Path
+) -> None:
+    """Redis killed once the fleet is under way: every URL still decided, nothing forbidden fetched."""
+
+    def stop_when_under_way() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if sum(site.count("/robots.txt") for site in sites) >= ORIGINS // 4:
+                server.stop()
+                return
+            time.sleep(0.005)
+
+    stopper = threading.Thread(target=stop_when_under_way)
+    stopper.start()
+    outcomes = fleet(shares(sites), tmp_path, OPTOUT_CACHE_URL=server.url)
+    stopper.join()
+    assert sum(site.count("/robots.txt") for site in sites) >= ORIGINS // 4
+    for site in sites:
+        assert site.count_under("/private/") == 0
+    assert len(skipped(outcomes)) == ORIGINS * 4
+    assert sum(len(o["responses"]) for o in outcomes) == ORIGINS * 4
+    records = [r for k in range(WORKERS) for r in read(tmp_path / f"worker-{k}.jsonl")]
+    assert sorted(r["url"] for r in records) == sorted(u for share in shares(sites) for u in share)
+    assert any(o["stats"].get("optout/cache/unavailable", 0) for o in outcomes)

@@ -1,0 +1,89 @@
+"""examples/distributed: two real scrapy-redis workers of the example fleet, one real redis-server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from scrapy_optout.audit import read, verify
+from scrapy_optout.audit.merge import merge
+from tests.httpsite import DISALLOW_PRIVATE, Site, html, page, text
+from tests.redis_server import RedisServer, redis_server
+
+PROJECT = Path(__file__).resolve().parents[1] / "examples" / "distributed"
+ORIGINS = 6
+WORKERS = 2
+LINKS = ("/a", "/b", "/c", "/private/x")
+
+
+@pytest.fixture
+def sites() -> Iterator[list[Site]]:
+    """Origins whose home page links three pages and one page robots.txt disallows."""
+    started = []
+    try:
+        for _ in range(ORIGINS):
+            site = Site()
+            site.start()
+            started.append(site)
+            site.serve("/robots.txt", text(DISALLOW_PRIVATE))
+            links = "".join(f'<a href="{link}">{link}</a>' for link in LINKS)
+            site.serve("/", page(body=html(body=links)))
+            for link in LINKS:
+                site.serve(link, page())
+        yield started
+    finally:
+        for site in started:
+            site.stop()
+
+
+@pytest.fixture
+def server() -> Iterator[RedisServer]:
+    """The fleet's redis-server."""
+    with redis_server() as running:
+        yield running
+
+
+def test_two_workers_share_the_queue_and_the_opt_out_cache(
+    sites: list[Site], server: RedisServer, tmp_path: Path
+) -> None:
+    """Each page crawled once by the fleet, each robots.txt fetched once, nothing forbidden fetched."""
+    redis.Redis.from_url(server.url).lpush("pages:start_urls", *(s.url("/") for s in sites))
+    env = {**os.environ, "REDIS_URL": server.url}
+
+    def worker(k: int) -> subprocess.Popen[str]:
+        argv = ["crawl", "pages", "-s", "MAX_IDLE_TIME_BEFORE_CLOSE=3", "-s", "LOG_LEVEL=WARNING",
+                "-s", f"OPTOUT_AUDIT_LOG={tmp_path}/worker-{k}.jsonl",
+                "-O", f"{tmp_path}/items-{k}.jsonl"]  # fmt: skip
+        return subprocess.Popen([sys.executable, "-m", "scrapy", *argv], cwd=PROJECT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    workers = [worker(k) for k in range(WORKERS)]
+    for worker in workers:
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err[-3000:]
+    for site in sites:
+        assert site.count("/robots.txt") == 1, site.hits
+        assert site.count("/.well-known/tdmrep.json") == 1, site.hits
+        assert site.count_under("/private/") == 0
+        for path in ("/", "/a", "/b", "/c"):
+            assert site.count(path) == 1, (path, site.hits)  # scrapy-redis's shared dupefilter
+    items = [json.loads(line) for k in range(WORKERS)
+             for line in (tmp_path / f"items-{k}.jsonl").read_text().splitlines()]  # fmt: skip
+    assert len(items) == ORIGINS * 4
+    assert all(item["allowed"] for item in items)
+    logs = [str(tmp_path / f"worker-{k}.jsonl") for k in range(WORKERS)]
+    merge(logs, str(tmp_path / "fleet.jsonl"))
+    assert verify(tmp_path / "fleet.jsonl").ok
+    records = list(read(tmp_path / "fleet.jsonl"))
+    skips = sorted(r["url"] for r in records if r["action"] == "skip")
+    assert skips == sorted(site.url("/private/x") for site in sites)
+    assert {r["reasons"][0]["code"] for r in records if r["action"] == "skip"} == {
+        "robots_disallow"
+    }

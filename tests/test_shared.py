@@ -87,7 +87,12 @@ def test_the_fleet_fetches_each_side_document_once_and_skips_as_one_process(
     sites: list[Site], server: RedisServer, tmp_path: Path
 ) -> None:
     """Four processes: each robots.txt, tdmrep.json and ai.txt fetched once in all; same skips."""
+    (tmp_path / "single").mkdir()
+    (single,) = fleet([[u for share in shares(sites) for u in share]], tmp_path / "single")
+    for site in sites:
+        site.hits.clear()  # the fleet's requests alone from here
     outcomes = fleet(shares(sites), tmp_path, OPTOUT_CACHE_URL=server.url)
+    assert skipped(outcomes) == skipped([single])
     for site in sites:
         assert site.count("/robots.txt") == 1, site.hits
         assert site.count("/.well-known/tdmrep.json") == 1, site.hits
@@ -111,15 +116,6 @@ def test_without_the_shared_cache_each_worker_fetches_for_itself(
     """The control: the same fleet without OPTOUT_CACHE_URL fetches robots.txt once per worker."""
     fleet(shares(sites), tmp_path)
     assert [site.count("/robots.txt") for site in sites] == [WORKERS] * ORIGINS
-
-
-def test_a_single_process_crawl_skips_the_same(sites: list[Site], tmp_path: Path) -> None:
-    """The reference: one process, no shared cache, gives the skips the fleet gave."""
-    (outcome,) = fleet([[u for share in shares(sites) for u in share]], tmp_path)
-    assert all(site.count("/robots.txt") == 1 for site in sites)
-    assert skipped([outcome]) == {
-        site.url(path): "robots_disallow" for site in sites for path in PATHS if "/private/" in path
-    }
 
 
 def test_redis_down_loses_no_decision_and_lets_nothing_forbidden_through(

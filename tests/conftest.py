@@ -10,6 +10,7 @@ import pytest
 
 from scrapy_optout import Policy
 from tests.httpsite import Site, serve_site
+from tests.redis_server import RedisServer, running_redis
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -66,6 +67,13 @@ def sites() -> Iterator[Callable[[], Site]]:
     yield start
     for site in started:
         site.stop()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server on 127.0.0.1, empty for each test (ports of earlier sites may recur)."""
+    with running_redis() as running:
+        yield running
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def redis_server() -> Iterator[RedisServer]:
+def running_redis() -> Iterator[RedisServer]:
     """A started server, stopped afterwards."""
     server = RedisServer()
     server.start()

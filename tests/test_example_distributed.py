@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ import redis
 from scrapy_optout.audit import read, verify
 from scrapy_optout.audit.merge import merge
 from tests.httpsite import DISALLOW_PRIVATE, Site, html, page, text
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer
 
 PROJECT = Path(__file__).resolve().parents[1] / "examples" / "distributed"
 ORIGINS = 6
@@ -24,38 +24,24 @@ LINKS = ("/a", "/b", "/c", "/private/x")
 
 
 @pytest.fixture
-def sites() -> Iterator[list[Site]]:
+def origins(sites: Callable[[], Site]) -> list[Site]:
     """Origins whose home page links three pages and one page robots.txt disallows."""
-    started = []
-    try:
-        for _ in range(ORIGINS):
-            site = Site()
-            site.start()
-            started.append(site)
-            site.serve("/robots.txt", text(DISALLOW_PRIVATE))
-            links = "".join(f'<a href="{link}">{link}</a>' for link in LINKS)
-            site.serve("/", page(body=html(body=links)))
-            for link in LINKS:
-                site.serve(link, page())
-        yield started
-    finally:
-        for site in started:
-            site.stop()
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    """The fleet's redis-server."""
-    with redis_server() as running:
-        yield running
+    started = [sites() for _ in range(ORIGINS)]
+    for site in started:
+        site.serve("/robots.txt", text(DISALLOW_PRIVATE))
+        links = "".join(f'<a href="{link}">{link}</a>' for link in LINKS)
+        site.serve("/", page(body=html(body=links)))
+        for link in LINKS:
+            site.serve(link, page())
+    return started
 
 
 def test_two_workers_share_the_queue_and_the_opt_out_cache(
-    sites: list[Site], server: RedisServer, tmp_path: Path
+    origins: list[Site], redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """Each page crawled once by the fleet, each robots.txt fetched once, nothing forbidden fetched."""
-    redis.Redis.from_url(server.url).lpush("pages:start_urls", *(s.url("/") for s in sites))
-    env = {**os.environ, "REDIS_URL": server.url}
+    redis.Redis.from_url(redis_server.url).lpush("pages:start_urls", *(s.url("/") for s in origins))
+    env = {**os.environ, "REDIS_URL": redis_server.url}
 
     def worker(k: int) -> subprocess.Popen[str]:
         argv = ["crawl", "pages", "-s", "MAX_IDLE_TIME_BEFORE_CLOSE=3", "-s", "LOG_LEVEL=WARNING",
@@ -68,7 +54,7 @@ def test_two_workers_share_the_queue_and_the_opt_out_cache(
     for worker in workers:
         _, err = worker.communicate(timeout=120)
         assert worker.returncode == 0, err[-3000:]
-    for site in sites:
+    for site in origins:
         assert site.count("/robots.txt") == 1, site.hits
         assert site.count("/.well-known/tdmrep.json") == 1, site.hits
         assert site.count_under("/private/") == 0
@@ -83,7 +69,7 @@ def test_two_workers_share_the_queue_and_the_opt_out_cache(
     assert verify(tmp_path / "fleet.jsonl").ok
     records = list(read(tmp_path / "fleet.jsonl"))
     skips = sorted(r["url"] for r in records if r["action"] == "skip")
-    assert skips == sorted(site.url("/private/x") for site in sites)
+    assert skips == sorted(site.url("/private/x") for site in origins)
     assert {r["reasons"][0]["code"] for r in records if r["action"] == "skip"} == {
         "robots_disallow"
     }

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import pytest
 from scrapy_optout.audit import read, verify
 from scrapy_optout.audit.merge import merge
 from tests.httpsite import DISALLOW_PRIVATE, Site, page, text
-from tests.redis_server import RedisServer, free_port, redis_server
+from tests.redis_server import RedisServer, free_port
 
 ORIGINS = 40
 WORKERS = 4
@@ -29,33 +29,19 @@ PATHS = ["/p/0", "/p/1", "/p/2", "/p/3", "/private/0", "/private/1", "/private/2
 
 
 @pytest.fixture
-def sites() -> Iterator[list[Site]]:
+def origins(sites: Callable[[], Site]) -> list[Site]:
     """ORIGINS origins: robots.txt disallowing /private/, pages, and 404 for tdmrep.json and ai.txt."""
-    started = []
-    try:
-        for _ in range(ORIGINS):
-            site = Site()
-            site.start()
-            started.append(site)
-            site.serve("/robots.txt", text(DISALLOW_PRIVATE))
-            for path in PATHS:
-                site.serve(path, page())
-        yield started
-    finally:
-        for site in started:
-            site.stop()
+    started = [sites() for _ in range(ORIGINS)]
+    for site in started:
+        site.serve("/robots.txt", text(DISALLOW_PRIVATE))
+        for path in PATHS:
+            site.serve(path, page())
+    return started
 
 
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    """The fleet's redis-server, empty for each test (ports of earlier sites may come back)."""
-    with redis_server() as running:
-        yield running
-
-
-def shares(sites: list[Site]) -> list[list[str]]:
+def shares(origins: list[Site]) -> list[list[str]]:
     """Each worker's URLs: a share of every origin's pages (so every worker needs every origin)."""
-    return [[site.url(path) for site in sites for n, path in enumerate(PATHS) if n % WORKERS == k]
+    return [[site.url(path) for site in origins for n, path in enumerate(PATHS) if n % WORKERS == k]
             for k in range(WORKERS)]  # fmt: skip
 
 
@@ -84,21 +70,21 @@ def skipped(outcomes: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def test_the_fleet_fetches_each_side_document_once_and_skips_as_one_process(
-    sites: list[Site], server: RedisServer, tmp_path: Path
+    origins: list[Site], redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """Four processes: each robots.txt, tdmrep.json and ai.txt fetched once in all; same skips."""
     (tmp_path / "single").mkdir()
-    (single,) = fleet([[u for share in shares(sites) for u in share]], tmp_path / "single")
-    for site in sites:
+    (single,) = fleet([[u for share in shares(origins) for u in share]], tmp_path / "single")
+    for site in origins:
         site.hits.clear()  # the fleet's requests alone from here
-    outcomes = fleet(shares(sites), tmp_path, OPTOUT_CACHE_URL=server.url)
+    outcomes = fleet(shares(origins), tmp_path, OPTOUT_CACHE_URL=redis_server.url)
     assert skipped(outcomes) == skipped([single])
-    for site in sites:
+    for site in origins:
         assert site.count("/robots.txt") == 1, site.hits
         assert site.count("/.well-known/tdmrep.json") == 1, site.hits
         assert site.count("/ai.txt") == 1, site.hits
         assert site.count_under("/private/") == 0
-    expected = {site.url(path): "robots_disallow" for site in sites for path in PATHS
+    expected = {site.url(path): "robots_disallow" for site in origins for path in PATHS
                 if path.startswith("/private/")}  # fmt: skip
     assert skipped(outcomes) == expected
     assert sum(len(o["responses"]) for o in outcomes) == ORIGINS * 4
@@ -111,21 +97,21 @@ def test_the_fleet_fetches_each_side_document_once_and_skips_as_one_process(
 
 
 def test_without_the_shared_cache_each_worker_fetches_for_itself(
-    sites: list[Site], tmp_path: Path
+    origins: list[Site], tmp_path: Path
 ) -> None:
     """The control: the same fleet without OPTOUT_CACHE_URL fetches robots.txt once per worker."""
-    fleet(shares(sites), tmp_path)
-    assert [site.count("/robots.txt") for site in sites] == [WORKERS] * ORIGINS
+    fleet(shares(origins), tmp_path)
+    assert [site.count("/robots.txt") for site in origins] == [WORKERS] * ORIGINS
 
 
 def test_redis_down_loses_no_decision_and_lets_nothing_forbidden_through(
-    sites: list[Site], tmp_path: Path
+    origins: list[Site], tmp_path: Path
 ) -> None:
     """With Redis unreachable every process fetches for itself, says so on the record, skips alike."""
     down = f"redis://127.0.0.1:{free_port()}/0"
-    outcomes = fleet(shares(sites), tmp_path, OPTOUT_CACHE_URL=down)
+    outcomes = fleet(shares(origins), tmp_path, OPTOUT_CACHE_URL=down)
     assert len(skipped(outcomes)) == ORIGINS * 4
-    for site in sites:
+    for site in origins:
         assert site.count_under("/private/") == 0
         assert 1 <= site.count("/robots.txt") <= WORKERS  # each process fetched for itself
     assert all(o["stats"].get("optout/cache/unavailable", 0) > 0 for o in outcomes)
@@ -136,27 +122,29 @@ def test_redis_down_loses_no_decision_and_lets_nothing_forbidden_through(
 
 
 def test_redis_stopped_mid_crawl_loses_no_decision(
-    sites: list[Site], server: RedisServer, tmp_path: Path
+    origins: list[Site], redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """Redis killed once the fleet is under way: every URL still decided, nothing forbidden fetched."""
 
     def stop_when_under_way() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if sum(site.count("/robots.txt") for site in sites) >= ORIGINS // 4:
-                server.stop()
+            if sum(site.count("/robots.txt") for site in origins) >= ORIGINS // 4:
+                redis_server.stop()
                 return
             time.sleep(0.005)
 
     stopper = threading.Thread(target=stop_when_under_way)
     stopper.start()
-    outcomes = fleet(shares(sites), tmp_path, OPTOUT_CACHE_URL=server.url)
+    outcomes = fleet(shares(origins), tmp_path, OPTOUT_CACHE_URL=redis_server.url)
     stopper.join()
-    assert sum(site.count("/robots.txt") for site in sites) >= ORIGINS // 4
-    for site in sites:
+    assert sum(site.count("/robots.txt") for site in origins) >= ORIGINS // 4
+    for site in origins:
         assert site.count_under("/private/") == 0
     assert len(skipped(outcomes)) == ORIGINS * 4
     assert sum(len(o["responses"]) for o in outcomes) == ORIGINS * 4
     records = [r for k in range(WORKERS) for r in read(tmp_path / f"worker-{k}.jsonl")]
-    assert sorted(r["url"] for r in records) == sorted(u for share in shares(sites) for u in share)
+    assert sorted(r["url"] for r in records) == sorted(
+        u for share in shares(origins) for u in share
+    )
     assert any(o["stats"].get("optout/cache/unavailable", 0) for o in outcomes)

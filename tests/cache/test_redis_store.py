@@ -14,7 +14,7 @@ from scrapy_optout.cache.redis_store import (
     decode_fetch,
     encode_fetch,
 )
-from tests.redis_server import RedisServer, free_port, redis_server
+from tests.redis_server import RedisServer, free_port, running_redis
 
 FETCHES = [
     Fetched("https://o.org/robots.txt", 200, b"User-agent: *\nDisallow: /x\n"),
@@ -29,7 +29,7 @@ FETCHES = [
 @pytest.fixture(scope="module")
 def server() -> Iterator[RedisServer]:
     """One real redis-server for this module."""
-    with redis_server() as running:
+    with running_redis() as running:
         yield running
 
 

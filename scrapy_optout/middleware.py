@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
@@ -42,6 +42,9 @@ from ._scrapy_settings import enabled, named_error, read_settings
 from ._shell import Shell
 
 __all__ = ["Addon", "OptOutIgnoreRequest", "OptOutMiddleware"]
+
+if TYPE_CHECKING:  # the shared cache needs the redis extra: imported only when configured
+    from ._shared import Noted, SharedFetches
 
 logger = logging.getLogger("scrapy_optout")
 
@@ -236,7 +239,7 @@ class OptOutMiddleware:
         return decision
 
 
-def _shared_cache(url: str | None, noted: Any) -> Any:
+def _shared_cache(url: str | None, noted: Noted) -> SharedFetches | None:
     """The fleet's shared cache for *url* (None: this process's cache alone)."""
     if url is None:
         return None

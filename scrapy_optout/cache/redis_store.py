@@ -126,7 +126,6 @@ class RedisDocuments:
             client = redis.asyncio.Redis.from_url(
                 url, socket_timeout=timeout, socket_connect_timeout=timeout
             )
-        self.url = url
         self._client = client
         self._prefix = prefix
         self._lock_ms = max(1, int(lock_seconds * 1000))

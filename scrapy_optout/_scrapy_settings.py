@@ -9,6 +9,7 @@ the crawl at start-up saying which setting to fix.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,11 +53,14 @@ class OptOutSettings:
         default_token: the token was derived from Scrapy's default ``USER_AGENT``.
         cache_url: the Redis URL of the cache shared by the fleet (``OPTOUT_CACHE_URL``, else
             scrapy-redis's ``REDIS_URL``), or None.
+        worker: the worker id every log record carries (``OPTOUT_WORKER_ID``, else the
+            ``SCRAPY_JOB`` that Scrapy Cloud and scrapyd set), or None.
     """
 
     policy: Policy
     default_token: bool = False
     cache_url: str | None = None
+    worker: str | None = None
 
 
 def enabled(settings: Mapping[str, Any]) -> bool:
@@ -105,7 +109,7 @@ def read_settings(settings: Mapping[str, Any]) -> OptOutSettings:
         policy = Policy(**values)
     except ValueError as exc:
         raise ValueError(named_error(str(exc))) from None
-    return OptOutSettings(policy, default_token, cache_url)
+    return OptOutSettings(policy, default_token, cache_url, _worker(settings))
 
 
 def _cache_url(settings: Mapping[str, Any]) -> str | None:
@@ -120,6 +124,23 @@ def _cache_url(settings: Mapping[str, Any]) -> str | None:
 
 
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
+WORKER_MAX = 200
+"""Characters of a worker id (it is written in every record)."""
+
+
+def _worker(settings: Mapping[str, Any]) -> str | None:
+    """``OPTOUT_WORKER_ID``, else the ``SCRAPY_JOB`` environment variable, else None."""
+    value: object = settings.get("OPTOUT_WORKER_ID")
+    name = "OPTOUT_WORKER_ID"
+    if value is None or value == "":
+        value, name = os.environ.get("SCRAPY_JOB") or None, "SCRAPY_JOB"
+        if value is None:
+            return None
+    if not isinstance(value, str) or not value.strip() or not value.isprintable():
+        raise ValueError(f"{name}: expected a worker id of printable characters, got {value!r}")
+    if len(value) > WORKER_MAX:
+        raise ValueError(f"{name}: at most {WORKER_MAX} characters, got {len(value)}")
+    return value.strip()
 
 
 def named_error(message: str) -> str:

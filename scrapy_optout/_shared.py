@@ -1,10 +1,15 @@
-"""One fetch per origin document for a whole fleet of crawler processes (issue 10).
+"""One fetch per origin document, and one registry question per URL, for a fleet (issue 10).
 
 The async resolver keeps one fetch per (document, origin) within a process; with a shared cache
 (``OPTOUT_CACHE_URL``, ``cache/redis_store.py``) a process that misses its own cache looks in the
 shared one, and if the document is not there takes the fleet's fetch lock: the holder fetches,
 parses and shares the fetch, the others wait for it and parse the same bytes. A shared document
 keeps the lifetime it has left, so the fleet stops trusting it at one moment.
+
+A remote registry's answers are shared too (no lock: see ``cache/redis_store.py``): a process asks
+its own client's cache, then Redis, then the service, and shares what the service said for the
+registry's cache lifetime. A local registry file is not shared: each process reads it faster than
+it could ask Redis.
 
 Redis being unreachable never decides anything: the process fetches for itself, exactly as without
 a shared cache, and *noted* is told, so that the decision on the record says so
@@ -18,24 +23,26 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ._core.documents import Document
-from ._core.models import Fetched, Need
+from ._core.models import Fetched, Need, RegistryAnswer
 from ._resolve import DocumentCache
-from .cache.redis_store import RedisDocuments, SharedUnavailable
+from .cache.redis_store import RedisCache, SharedUnavailable
+from .registry.entries import canonical_url
+from .registry.remote import RemoteRegistry
 
 Noted = Callable[[Need, Any, str], None]
 """``noted(need, context, message)``: the shared cache failed while resolving *need*."""
 
 
 class SharedFetches:
-    """The fleet's side of the resolver: shared fetches over :class:`RedisDocuments`.
+    """The fleet's side of the resolver: shared fetches and answers over :class:`RedisCache`.
 
     Args:
-        documents: the Redis store.
+        store: the Redis store.
         noted: told of each failure of the shared cache (the shells put it on the record).
     """
 
-    def __init__(self, documents: RedisDocuments, noted: Noted) -> None:
-        self.documents = documents
+    def __init__(self, store: RedisCache, noted: Noted) -> None:
+        self.store = store
         self.noted = noted
 
     async def settle(
@@ -46,16 +53,16 @@ class SharedFetches:
         context: Any,
     ) -> Document:
         """The document for *need*: shared by another process, or fetched here and shared."""
-        documents, token = self.documents, None
+        store, token = self.store, None
         try:
             try:
-                found = await documents.get(need.doc, need.origin)
+                found = await store.get(need.doc, need.origin)
                 if found is None:
-                    token = await documents.lock(need.doc, need.origin)
+                    token = await store.lock(need.doc, need.origin)
                     if token is None:  # another process is fetching it: wait for its fetch
-                        found = await documents.wait(need.doc, need.origin)
+                        found = await store.wait(need.doc, need.origin)
                     else:  # a holder may have shared it and let go between our get and lock
-                        found = await documents.get(need.doc, need.origin)
+                        found = await store.get(need.doc, need.origin)
             except SharedUnavailable as exc:
                 self.noted(need, context, str(exc))
                 return cache.settle(need, await fetch(need, context))
@@ -64,17 +71,42 @@ class SharedFetches:
             fetched = await fetch(need, context)
             entry = cache.settle_entry(need, fetched)
             try:
-                await documents.put(
-                    need.doc, need.origin, fetched, entry.expires_at - cache.clock()
-                )
+                await store.put(need.doc, need.origin, fetched, entry.expires_at - cache.clock())
             except SharedUnavailable as exc:
                 self.noted(need, context, str(exc))
             return entry.document
         finally:
             if token is not None:  # also when the fetch failed: the others need not wait it out
                 with contextlib.suppress(SharedUnavailable):
-                    await documents.unlock(need.doc, need.origin, token)
+                    await store.unlock(need.doc, need.origin, token)
+
+    async def answer(
+        self, registry: RemoteRegistry, need: Need, context: Any, seconds: float
+    ) -> RegistryAnswer | None:
+        """*registry*'s answer about ``need.url``: held here, shared, or asked now and shared.
+
+        None, as from the registry itself, when it cannot say (``on_unavailable`` decides).
+        """
+        held = registry.cached(need.url)
+        if held is not None:
+            return held
+        url, store = canonical_url(need.url), self.store
+        try:
+            found = await store.get_answer(registry.source, url)
+        except SharedUnavailable as exc:
+            self.noted(need, context, str(exc))
+            return await registry.alookup(url, seconds)
+        if found is not None:
+            registry.remember(url, found.answer, found.ttl)
+            return found.answer
+        answer = await registry.alookup(url, seconds)
+        if answer is not None:  # "cannot say" is not an answer: the next process asks again
+            try:
+                await store.put_answer(registry.source, url, answer, registry.cache_ttl)
+            except SharedUnavailable as exc:
+                self.noted(need, context, str(exc))
+        return answer
 
     async def aclose(self) -> None:
         """Close the connection to the shared cache."""
-        await self.documents.aclose()
+        await self.store.aclose()

@@ -33,6 +33,7 @@ class Shell:
         store: the document store (a fresh in-memory one by default).
         clock: monotonic seconds, for page lifetimes.
         registry_status: called with the HTTP status of each registry request (stats).
+        worker: the worker id its log records carry (``OPTOUT_WORKER_ID``); none when None.
 
     Raises:
         ValueError: the policy's registry cannot be opened.
@@ -44,8 +45,10 @@ class Shell:
         store: MemoryStore | None = None,
         clock: Callable[[], float] = time.monotonic,
         registry_status: Callable[[int], object] | None = None,
+        worker: str | None = None,
     ) -> None:
         self.policy = policy
+        self.worker = worker
         self.registry = open_registry(policy, on_status=registry_status)
         self.cache = DocumentCache(policy, store, clock)
         self.clock = clock
@@ -97,6 +100,7 @@ class Shell:
                     purpose=self.policy.purpose,
                     policy=self.policy.digest,
                     rotate_bytes=self.policy.audit_rotate_bytes,
+                    worker=self.worker,
                 )
             return self._writer
 

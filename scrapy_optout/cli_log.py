@@ -119,6 +119,8 @@ def summary_text(summary: Summary, top: int) -> str:
     for digest, use in summary.policies.items():
         lines.append(f"  {digest[:16]}  {use.agent} / {use.purpose}  {use.records:,} records")
     lines.append(f"runs     {len(summary.runs):,}")
+    if summary.workers:
+        table("records by worker", dict(sorted(summary.workers.items())))
     return "\n".join(lines) + "\n"
 
 

@@ -40,6 +40,8 @@ from ._resolve import AsyncResolver
 from ._scrapy_fetch import INTERNAL, fetch, new_attempt, stop_at_cap
 from ._scrapy_settings import enabled, named_error, read_settings
 from ._shell import Shell
+from .registry import answer_document
+from .registry.remote import RemoteRegistry
 
 __all__ = ["Addon", "OptOutIgnoreRequest", "OptOutMiddleware"]
 
@@ -90,13 +92,20 @@ class OptOutMiddleware:
         self.crawler = crawler
         self._count = crawler.stats.inc_value  # bound once: every stats call is per request
         try:
-            self.shell = Shell(config.policy, registry_status=self._registry_status)
+            self.shell = Shell(
+                config.policy, registry_status=self._registry_status, worker=config.worker
+            )
         except ValueError as exc:
             raise ValueError(named_error(str(exc))) from None
         # DESIGN §5.2: a registry answer is bounded as a side fetch is, by DOWNLOAD_TIMEOUT.
         self._registry_seconds = crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 180.0)
         self._cache_warned = False
         self._shared = _shared_cache(config.cache_url, self._cache_unavailable)
+        registry = self.shell.registry
+        # A remote registry's answers are shared by the fleet; a local file is read by each process.
+        self._shared_registry = (
+            registry if self._shared is not None and isinstance(registry, RemoteRegistry) else None
+        )
         self._resolve = AsyncResolver(
             self.shell.cache, self._fetch, self._registry, shared=self._shared
         )
@@ -200,7 +209,12 @@ class OptOutMiddleware:
         return fetched
 
     async def _registry(self, need: Need, context: object) -> Document:
-        return await self.shell.aregistry_answer(need, self._registry_seconds)
+        registry, seconds = self._shared_registry, self._registry_seconds
+        if registry is not None and self._shared is not None:
+            return answer_document(
+                await self._shared.answer(registry, need, context, seconds), registry
+            )
+        return await self.shell.aregistry_answer(need, seconds)
 
     def _cache_unavailable(self, need: Need, request: Any, message: str) -> None:
         """The shared cache failed for *need*: fetched here instead, and said on the record."""
@@ -245,13 +259,13 @@ def _shared_cache(url: str | None, noted: Noted) -> SharedFetches | None:
         return None
     try:
         from ._shared import SharedFetches
-        from .cache.redis_store import RedisDocuments
+        from .cache.redis_store import RedisCache
     except ImportError as exc:  # the redis package is an extra
         raise ValueError(
             f"OPTOUT_CACHE_URL: a shared cache needs the redis package "
             f"(pip install 'scrapy-optout[redis]'): {exc}"
         ) from None
-    return SharedFetches(RedisDocuments(url), noted)
+    return SharedFetches(RedisCache(url), noted)
 
 
 def _noting(decision: Decision, meta: dict[str, Any]) -> Decision:

@@ -352,6 +352,35 @@ def test_merge_of_two_clients_logs_verifies_and_summarises(
     assert "intact: 9 records" in (tmp_path / "r.html").read_text("utf-8")
 
 
+def test_summary_counts_the_records_of_each_named_worker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Logs whose writers name a worker: summary, merged, gives each worker's record count."""
+    logs = []
+    for worker, count in (("host-a:101", 3), ("host-b:202", 2)):
+        path = tmp_path / f"{worker.replace(':', '-')}.jsonl"
+        with AuditWriter(path, agent="MyAIBot", purpose="train-ai", policy="p" * 64,
+                         worker=worker) as writer:  # fmt: skip
+            for n in range(count):
+                writer.write(Decision(f"https://a.test/{worker}/{n}", True, "allow", "response"))
+        logs.append(str(path))
+    merged = tmp_path / "fleet.jsonl"
+    assert run("merge", *logs, "-o", str(merged), capsys=capsys)[0] == 0
+    assert [r["worker"] for r in raw(merged)].count("host-a:101") == 3
+    _, out, _ = run("summary", str(merged), "--json", capsys=capsys)
+    assert json.loads(out)["workers"] == {"host-a:101": 3, "host-b:202": 2}
+    _, out, _ = run("summary", str(merged), capsys=capsys)
+    lines = out.splitlines()
+    at = lines.index("records by worker:")
+    by_worker = [line.split() for line in lines[at + 1 : at + 3]]
+    assert by_worker == [["host-a:101", "3"], ["host-b:202", "2"]]
+    plain = tmp_path / "plain.jsonl"
+    with AuditWriter(plain, agent="MyAIBot", purpose="train-ai", policy="p" * 64) as writer:
+        writer.write(Decision("https://a.test/x", True, "allow", "response"))
+    assert "records by worker:" not in run("summary", str(plain), capsys=capsys)[1]
+    assert json.loads(run("summary", str(plain), "--json", capsys=capsys)[1])["workers"] == {}
+
+
 def test_merge_refuses_a_damaged_worker_log(
     log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

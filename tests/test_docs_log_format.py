@@ -314,12 +314,12 @@ def test_the_always_fields_are_those_of_a_skip_with_evidence(tmp_path):
 
 
 def test_the_field_table_names_every_field_the_writer_can_emit(tmp_path):
-    """A record after a torn tail, with licensing and errors, has every field of the table."""
+    """A record after a torn tail, with licensing, errors and a worker, has every field of the table."""
     log = tmp_path / "log.jsonl"
     write_log(log, sample_decisions()[:1])
     with log.open("ab") as f:
         f.write(b'{"torn')
-    records = write_log(log, sample_decisions()[2:])
+    records = write_log(log, sample_decisions()[2:], worker="host-a-4242")
     assert set(records[0]) == set(record_fields())
     assert set(record_fields().values()) == {"always", "optional"}
 

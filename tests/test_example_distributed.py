@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -68,6 +70,9 @@ def test_two_workers_share_the_queue_and_the_opt_out_cache(
     merge(logs, str(tmp_path / "fleet.jsonl"))
     assert verify(tmp_path / "fleet.jsonl").ok
     records = list(read(tmp_path / "fleet.jsonl"))
+    named = {(r["src"]["run"], r["worker"]) for r in records}  # each worker's log names it alone
+    assert len(named) == len({run for run, _ in named}) == len({w for _, w in named})
+    assert all(re.fullmatch(rf"{re.escape(socket.gethostname())}-\d+", w) for _, w in named)
     skips = sorted(r["url"] for r in records if r["action"] == "skip")
     assert skips == sorted(site.url("/private/x") for site in origins)
     assert {r["reasons"][0]["code"] for r in records if r["action"] == "skip"} == {

@@ -358,6 +358,9 @@ async def test_log_is_opened_at_spider_open_and_closed_at_spider_close(log: Path
         ("OPTOUT_EMBEDDED_SCAN_BYTES", "1000"),
         ("OPTOUT_EMBEDDED_SCAN_BYTES", "big"),
         ("OPTOUT_USER_AGENT", "   "),
+        ("OPTOUT_WORKER_ID", "worker\n2"),
+        ("OPTOUT_WORKER_ID", "w" * 201),
+        ("OPTOUT_WORKER_ID", 7),
     ],
 )
 @deferred_f_from_coro_f
@@ -366,6 +369,33 @@ async def test_bad_setting_stops_the_crawl_naming_it(setting: str, value: Any, l
     with pytest.raises(ValueError, match=f"^{setting}:"):
         await crawl({"OPTOUT_AUDIT_LOG": str(log), setting: value}, batch=[("data:,x", {})])
     assert not log.exists()
+
+
+@pytest.mark.parametrize(
+    ("settings", "job", "worker"),
+    [({"OPTOUT_WORKER_ID": "crawler-3"}, None, "crawler-3"),
+     ({"OPTOUT_WORKER_ID": "crawler-3"}, "12/3/4", "crawler-3"),
+     ({}, "12/3/4", "12/3/4"),  # Scrapy Cloud and scrapyd name the job in SCRAPY_JOB
+     ({}, None, None)],
+)  # fmt: skip
+@deferred_f_from_coro_f
+async def test_the_worker_id_is_in_every_record(
+    settings: dict[str, str], job: str | None, worker: str | None, site: Site, log: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OPTOUT_WORKER_ID, else SCRAPY_JOB, names the worker in each record; neither: no field."""
+    if job is None:
+        monkeypatch.delenv("SCRAPY_JOB", raising=False)
+    else:
+        monkeypatch.setenv("SCRAPY_JOB", job)
+    site.serve("/robots.txt", text(DISALLOW_PRIVATE))
+    site.serve("/ok", page())
+    batch = [(site.url("/ok"), {}), (site.url("/private/x"), {})]
+    await crawl({"OPTOUT_AUDIT_LOG": str(log), **settings}, batch=batch)
+    records = list(read(log))
+    assert len(records) == 2
+    assert [r.get("worker") for r in records] == [worker, worker]
+    assert verify(log).ok
 
 
 @deferred_f_from_coro_f

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from scrapy_optout.audit import read, verify
 from scrapy_optout.audit.merge import merge
 from tests.httpsite import DISALLOW_PRIVATE, Site, page, text
 from tests.redis_server import RedisServer, free_port
+from tests.registry.service import Recorder, Service
 
 ORIGINS = 40
 WORKERS = 4
@@ -39,6 +40,34 @@ def origins(sites: Callable[[], Site]) -> list[Site]:
     return started
 
 
+@pytest.fixture
+def registry(origins: list[Site], tmp_path: Path) -> Iterator[Recorder]:
+    """A registry service reserving every origin's /p/1, behind a proxy recording what it is asked."""
+    path = tmp_path / "registry.csv"
+    rows = [f"url,{site.url('/p/1')},train-ai,,,," for site in origins]
+    path.write_text("scope,value,purposes,policy,registered,source,permits\n" + "\n".join(rows))
+    service = Service(path)
+    proxy = Recorder(service.root)
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+        service.stop()
+
+
+def asked(registry: Recorder) -> list[str]:
+    """Every URL the registry service was asked about, once per time asked."""
+    return [url for body in registry.bodies for url in json.loads(body)["urls"]]
+
+
+def registry_sources(folder: Path) -> dict[str, str]:
+    """URL -> the ``source`` of its registry reason, over the workers' logs in *folder*."""
+    records = [r for k in range(WORKERS) for r in read(folder / f"worker-{k}.jsonl")]
+    return {r["url"]: reason["source"] for r in records for reason in r["reasons"]
+            if reason["code"] == "registry"}  # fmt: skip
+
+
 def shares(origins: list[Site]) -> list[list[str]]:
     """Each worker's URLs: a share of every origin's pages (so every worker needs every origin)."""
     return [[site.url(path) for site in origins for n, path in enumerate(PATHS) if n % WORKERS == k]
@@ -49,7 +78,8 @@ def fleet(urls: list[list[str]], folder: Path, **settings: Any) -> list[dict[str
     """Run one crawler process per share at once; their outcomes (tests/crawl_process.py)."""
     runs = []
     for k, share in enumerate(urls):
-        own = {"OPTOUT_AUDIT_LOG": str(folder / f"worker-{k}.jsonl"), **settings}
+        own = {"OPTOUT_AUDIT_LOG": str(folder / f"worker-{k}.jsonl"), "OPTOUT_WORKER_ID": f"w{k}",
+               **settings}  # fmt: skip
         runs.append(subprocess.Popen(
             [sys.executable, "-m", "tests.crawl_process", json.dumps(own), *share],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -94,6 +124,8 @@ def test_the_fleet_fetches_each_side_document_once_and_skips_as_one_process(
     result = merge(logs, str(tmp_path / "fleet.jsonl"))
     assert result.records == ORIGINS * len(PATHS)
     assert verify(tmp_path / "fleet.jsonl").ok
+    runs = {next(iter(read(log)))["run"]: f"w{k}" for k, log in enumerate(logs)}
+    assert {(r["src"]["run"], r["worker"]) for r in read(tmp_path / "fleet.jsonl")} == set(runs.items())
 
 
 def test_without_the_shared_cache_each_worker_fetches_for_itself(
@@ -148,3 +180,31 @@ def test_redis_stopped_mid_crawl_loses_no_decision(
         u for share in shares(origins) for u in share
     )
     assert any(o["stats"].get("optout/cache/unavailable", 0) for o in outcomes)
+
+
+def test_registry_answers_are_shared_by_the_fleet_and_asked_by_each_process_when_redis_is_down(
+    origins: list[Site], registry: Recorder, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A second fleet over the same URLs asks the registry nothing; with Redis down it asks again."""
+    settings = {"OPTOUT_CACHE_URL": redis_server.url, "OPTOUT_REGISTRY": registry.url("")}
+    (tmp_path / "first").mkdir()
+    first = fleet(shares(origins), tmp_path / "first", **settings)
+    questions = sorted(asked(registry))
+    assert questions == sorted(u for share in shares(origins) for u in share)  # each URL once
+    reserved = {site.url("/p/1"): "registry" for site in origins}
+    assert reserved.items() <= skipped(first).items()
+    registry.bodies.clear()
+    (tmp_path / "again").mkdir()  # each worker now has another's share: a re-crawl, other frontiers
+    again = fleet(shares(origins)[1:] + shares(origins)[:1], tmp_path / "again", **settings)
+    assert asked(registry) == []
+    assert skipped(again) == skipped(first)
+    assert registry_sources(tmp_path / "again") == registry_sources(tmp_path / "first")
+    assert set(registry_sources(tmp_path / "again").values()) == {registry.url("")}
+    registry.bodies.clear()
+    down = f"redis://127.0.0.1:{free_port()}/0"
+    alone = fleet(shares(origins), tmp_path, OPTOUT_CACHE_URL=down, OPTOUT_REGISTRY=registry.url(""))
+    assert sorted(asked(registry)) == questions  # each process asked the service itself
+    assert skipped(alone) == skipped(first)
+    records = [r for k in range(WORKERS) for r in read(tmp_path / f"worker-{k}.jsonl")]
+    assert any(e.startswith("cache.unavailable: registry fetched by this process")
+               for r in records for e in r.get("errors", []))  # fmt: skip

@@ -73,14 +73,18 @@ class _WriterEncoder:
     puts there makes :meth:`encode` fall back to the generic encoder.
     """
 
-    __slots__ = ("_agent", "_policy", "_run")
+    __slots__ = ("_agent", "_end", "_policy", "_run")
 
-    def __init__(self, *, agent: str, purpose: str, policy: str, run: str) -> None:
+    def __init__(
+        self, *, agent: str, purpose: str, policy: str, run: str, worker: str | None = None
+    ) -> None:
         s = encode_basestring
         self._agent = f',"agent":{s(agent)}'
         # "prev" (64 hex digits from the writer) follows "policy"; "purpose" then opens "reasons".
         self._policy = (f',"policy":{s(policy)},"prev":"', f'","purpose":{s(purpose)},"reasons":[')
         self._run = f'],"run":{s(run)},"seq":'
+        # "worker", when the writer has one, is the last key in sorted order.
+        self._end = f',"v":{VERSION}' + ("" if worker is None else f',"worker":{s(worker)}') + "}"
 
     def encode(self, record: dict[str, Any]) -> str:
         """Return the canonical JSON of *record*, a record built by the writer (no ``hash``).
@@ -109,7 +113,7 @@ class _WriterEncoder:
             return (
                 f'{{"action":{s(record["action"])}{self._agent}{extra}{policy}{record["prev"]}'
                 f'{purpose}{reasons}{self._run}{record["seq"]},"stage":{s(record["stage"])},'
-                f'"ts":"{record["ts"]}","url":{s(record["url"])},"v":{VERSION}}}'
+                f'"ts":"{record["ts"]}","url":{s(record["url"])}{self._end}'
             )
         except TypeError:  # a value that is not a string: let the generic encoder handle it
             return canonical_json(record)

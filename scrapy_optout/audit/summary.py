@@ -41,6 +41,8 @@ class Summary:
         first / last: the earliest and latest ``ts``.
         policies: policy hash -> its agent, purpose and record count.
         runs: records per run id.
+        workers: records per worker id, for records that name one (``worker``: the fleet's
+            crawler processes).
         leads: origin -> the licensing URLs (``tdm-policy``, RSL licences, registry policies) its
             records named, for a licensing team.
     """
@@ -57,6 +59,7 @@ class Summary:
     last: str | None = None
     policies: dict[str, PolicyUse] = field(default_factory=dict)
     runs: Counter[str] = field(default_factory=Counter)
+    workers: Counter[str] = field(default_factory=Counter)
     leads: dict[str, set[str]] = field(default_factory=dict)
 
     @property
@@ -87,6 +90,9 @@ class Summary:
             )
         use.records += 1
         self.runs[str(record.get("run", ""))] += 1
+        worker = record.get("worker")
+        if worker is not None:
+            self.workers[str(worker)] += 1
         reasons = record.get("reasons") or []
         leads = [str(u) for u in record.get("licensing") or ()]
         leads += [str(r["policy_url"]) for r in reasons if isinstance(r, dict) and r.get("policy_url")]
@@ -124,6 +130,7 @@ class Summary:
                 for digest, use in self.policies.items()
             },
             "runs": len(self.runs),
+            "workers": dict(sorted(self.workers.items())),
             "licensing_leads": {origin: sorted(urls) for origin, urls in sorted(self.leads.items())},
         }
 

@@ -86,6 +86,8 @@ class AuditWriter:
         purpose: the policy's purpose.
         policy: the hash of the effective Policy.
         run: the run id; a fresh ``uuid4`` hex by default.
+        worker: the worker id written in every record's ``worker`` (the crawler process of a
+            fleet, e.g. its Scrapy job id); no such field when None.
         clock: gives the current time; ``datetime.now(timezone.utc)`` by default.
         fsync: also fsync each line (and each evidence file) when written.
         rotate_bytes: close the segment once it holds this many bytes (at least
@@ -101,6 +103,7 @@ class AuditWriter:
         purpose: str,
         policy: str,
         run: str | None = None,
+        worker: str | None = None,
         clock: Callable[[], datetime] | None = None,
         fsync: bool = False,
         rotate_bytes: int | None = None,
@@ -117,10 +120,13 @@ class AuditWriter:
         self._purpose = purpose
         self._policy = policy
         self._run = uuid.uuid4().hex if run is None else run
+        self._worker = worker
         self._clock = _default_clock if clock is None else clock
         self._fsync = fsync
         self._lock = threading.Lock()
-        self._encoder = _WriterEncoder(agent=agent, purpose=purpose, policy=policy, run=self._run)
+        self._encoder = _WriterEncoder(
+            agent=agent, purpose=purpose, policy=policy, run=self._run, worker=worker
+        )
         self._evidence_dir = self._path + ".evidence"
         self._stored: set[str] = set()
         self._broken: str | None = None
@@ -146,6 +152,11 @@ class AuditWriter:
     def run(self) -> str:
         """This writer's run id (the ``run`` of every record it writes)."""
         return self._run
+
+    @property
+    def worker(self) -> str | None:
+        """This writer's worker id (the ``worker`` of every record it writes), if it has one."""
+        return self._worker
 
     @property
     def seq(self) -> int:
@@ -276,6 +287,8 @@ class AuditWriter:
             record["purpose"] = self._purpose
             record["policy"] = self._policy
             record["prev"] = self._prev
+            if self._worker is not None:
+                record["worker"] = self._worker
             if self._repaired is not None:
                 record["repaired"] = self._repaired
             try:

@@ -1,4 +1,4 @@
-"""Side documents shared by many crawler processes through Redis (issue 10; integration.md §3.2).
+"""Side documents and registry answers shared by crawler processes through Redis (issue 10).
 
 What is shared is the fetch — the raw body and its metadata — never a parser object: each process
 parses a shared fetch itself (``document_from_fetch``), so processes of different versions can
@@ -7,9 +7,15 @@ origin, not by spider, since an origin's opt-out belongs to the origin::
 
     {prefix}:doc:{document}:{origin}    the fetch, with a TTL of the document's lifetime
     {prefix}:lock:{document}:{origin}   SET NX PX: one process fetches, the others wait
+    {prefix}:registry:{sha256}          a registry's answer about one URL (integration.md §3.2),
+                                        keyed by the hash of the registry and the canonical URL
 
 Lifetimes are the resolver's (RFC 9309 §2.4: 24 h; 60 s after an error; an RSL licence its
 max-age), set as the key's TTL, so every process stops trusting a document at the same moment.
+
+Registry answers take no lock: they are per URL, and a fleet's shared dupefilter already gives each
+URL to one process, so a lock would cost more round trips than it saves; what sharing saves is the
+retries, re-crawls and overlapping frontiers of a fleet.
 
 Failures: every Redis error is raised as :class:`SharedUnavailable`. The resolver then fetches for
 itself and records that the shared cache could not be used; a cache that is down never turns
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import secrets
 import time
@@ -29,7 +36,8 @@ from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 
-from scrapy_optout._core.models import Fetched
+from scrapy_optout._core.models import Fetched, RegistryAnswer
+from scrapy_optout.registry.protocol import ProtocolError, answer_json, read_answer_json
 
 _T = TypeVar("_T")
 # What a Redis call raises when the server cannot be used: redis-py's own errors, a socket's,
@@ -44,6 +52,7 @@ POLL_SECONDS = 0.05
 """How often a waiting process looks for the document another process is fetching."""
 
 _MAGIC = b"optout-fetch-1\n"
+_ANSWER = b"optout-answer-1\n"
 # Delete the lock only if it is still ours (a lock that expired may have been taken by another).
 _UNLOCK = """
 if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end
@@ -100,8 +109,26 @@ def decode_fetch(value: bytes) -> Fetched:
     return fetched
 
 
-class RedisDocuments:
-    """The shared side-document cache over ``redis.asyncio`` (one client per process).
+@dataclass(frozen=True, slots=True)
+class SharedAnswer:
+    """A registry answer read from the shared cache, and how long it stays fresh (seconds)."""
+
+    answer: RegistryAnswer
+    ttl: float
+
+
+def decode_answer(value: bytes) -> RegistryAnswer:
+    """The answer :meth:`RedisCache.put_answer` wrote; :class:`SharedUnavailable` on anything else."""
+    if not value.startswith(_ANSWER):
+        raise SharedUnavailable("shared value is not a scrapy_optout registry answer")
+    try:
+        return read_answer_json(value[len(_ANSWER) :])
+    except ProtocolError as exc:
+        raise SharedUnavailable(f"shared answer is malformed: {exc}") from None
+
+
+class RedisCache:
+    """The shared cache of side documents and registry answers over ``redis.asyncio``.
 
     Args:
         url: ``redis://`` (or ``rediss://``, ``unix://``) URL of the server.
@@ -156,6 +183,23 @@ class RedisDocuments:
     async def put(self, doc: str, origin: str, fetched: Fetched, ttl: float) -> None:
         """Share *fetched* for *ttl* seconds."""
         key, value = self._key("doc", doc, origin), encode_fetch(fetched)
+        await self._do(self._client.set(key, value, px=max(1, int(ttl * 1000))))
+
+    def _answer_key(self, registry: str, url: str) -> str:
+        digest = hashlib.sha256(f"{registry}\n{url}".encode()).hexdigest()
+        return f"{self._prefix}:registry:{digest}"
+
+    async def get_answer(self, registry: str, url: str) -> SharedAnswer | None:
+        """The shared answer of *registry* about *url* (canonical), with its remaining lifetime."""
+        value, pttl = await self._do(self._get_with_ttl(self._answer_key(registry, url)))
+        if value is None or pttl is None or pttl <= 0:
+            return None
+        return SharedAnswer(decode_answer(value), pttl / 1000)
+
+    async def put_answer(self, registry: str, url: str, answer: RegistryAnswer, ttl: float) -> None:
+        """Share *registry*'s *answer* about *url* (canonical) for *ttl* seconds."""
+        value = _ANSWER + answer_json(answer)
+        key = self._answer_key(registry, url)
         await self._do(self._client.set(key, value, px=max(1, int(ttl * 1000))))
 
     async def lock(self, doc: str, origin: str) -> str | None:

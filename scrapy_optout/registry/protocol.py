@@ -52,6 +52,12 @@ def answer_json(answer: RegistryAnswer) -> bytes:
     return json.dumps({"entries": entries}, sort_keys=True, separators=(",", ":")).encode()
 
 
+def read_answer_json(body: bytes) -> RegistryAnswer:
+    """The answer :func:`answer_json` wrote; raises :class:`ProtocolError` on anything else."""
+    entries = _list(_load(body), "entries", 1 << 20)  # our own value: no batch limit applies
+    return RegistryAnswer(tuple(_entry(e, f"entries[{i}]") for i, e in enumerate(entries)))
+
+
 def _load(body: bytes) -> Any:
     try:
         return json.loads(body)

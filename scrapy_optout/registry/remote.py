@@ -137,6 +137,23 @@ class RemoteRegistry:
                 return hit[0]
         return None
 
+    def cached(self, url: str) -> RegistryAnswer | None:
+        """The answer about *url* held by this client, if fresh; never asks the service."""
+        return self._known(canonical_url(url))
+
+    def remember(self, url: str, answer: RegistryAnswer, ttl: float) -> None:
+        """Hold *answer* about *url* for *ttl* seconds, as if the service had given it.
+
+        The shared cache (``_shared.py``) hands over another process's answer this way, so that
+        the next lookup of *url* here asks neither Redis nor the service.
+        """
+        with self._lock:
+            key = canonical_url(url)
+            self._cache[key] = (answer, self.clock() + ttl)
+            self._cache.move_to_end(key)
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+
     def _settle(
         self, batch: _Batch, answers: dict[str, RegistryAnswer] | None, failed: bool
     ) -> None:

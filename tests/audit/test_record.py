@@ -289,10 +289,12 @@ _decisions = st.builds(
     purpose=_text,
     policy=_text,
     run=_text,
+    worker=st.none() | _text,
     seq=st.integers(1, 10**12),
 )
 def test_writer_encoder_is_canonical(
-    decision: Decision, agent: str, purpose: str, policy: str, run: str, seq: int
+    decision: Decision, agent: str, purpose: str, policy: str, run: str, worker: str | None,
+    seq: int,
 ) -> None:
     """The writer's fast encoder gives exactly canonical_json for any decision and constants."""
     record: dict[str, Any] = {
@@ -306,7 +308,9 @@ def test_writer_encoder_is_canonical(
         "policy": policy,
         "prev": HEX,
     }
-    encoder = _WriterEncoder(agent=agent, purpose=purpose, policy=policy, run=run)
+    if worker is not None:
+        record["worker"] = worker
+    encoder = _WriterEncoder(agent=agent, purpose=purpose, policy=policy, run=run, worker=worker)
     assert encoder.encode(record) == canonical_json(record)
     assert json.loads(canonical_json(record)) == record
 

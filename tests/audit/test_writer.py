@@ -184,6 +184,23 @@ def test_run_defaults_to_fresh_uuid_hex(tmp_path: Path) -> None:
         assert c.run == "nightly-7"
 
 
+def test_a_worker_id_is_in_every_record_and_in_the_hash(log: Path) -> None:
+    """With a worker id each record carries ``worker`` (hashed like any field); without, none."""
+    with open_writer(log, worker="host-a:4242") as w:
+        records = [w.write(decision(i)) for i in range(3)]
+        assert w.worker == "host-a:4242"
+    assert [r["worker"] for r in records] == ["host-a:4242"] * 3
+    for raw in lines(log):
+        r = json.loads(raw)
+        h = r.pop("hash")
+        canon = json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert hashlib.sha256(canon.encode("utf-8")).hexdigest() == h
+        assert r["worker"] == "host-a:4242"
+    assert verify(log).ok
+    with open_writer(log.with_name("plain.jsonl")) as w:
+        assert "worker" not in w.write(decision(9))
+
+
 def test_chain_and_properties(log: Path) -> None:
     """The seq counts from 1, each prev is the previous hash; path and seq properties follow."""
     with open_writer(log) as w:

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from scrapy_optout._core.models import Fetched
+from scrapy_optout._core.models import Fetched, RegistryAnswer, RegistryEntry
 from scrapy_optout.cache.redis_store import (
-    RedisDocuments,
+    RedisCache,
     SharedUnavailable,
+    decode_answer,
     decode_fetch,
     encode_fetch,
 )
@@ -60,7 +61,7 @@ def test_a_shared_fetch_is_read_back_with_its_remaining_lifetime(server: RedisSe
     """What one process puts, another reads, with the TTL left."""
 
     async def scenario() -> None:
-        writer, reader = RedisDocuments(server.url), RedisDocuments(server.url)
+        writer, reader = RedisCache(server.url), RedisCache(server.url)
         await writer.put("robots", "http://a:80", FETCHES[1], 60.0)
         found = await reader.get("robots", "http://a:80")
         assert found is not None
@@ -78,7 +79,7 @@ def test_a_shared_fetch_expires_with_its_ttl(server: RedisServer) -> None:
     """Past its lifetime the document is gone for every process at once."""
 
     async def scenario() -> None:
-        store = RedisDocuments(server.url)
+        store = RedisCache(server.url)
         await store.put("robots", "http://exp:80", FETCHES[0], 0.2)
         assert await store.get("robots", "http://exp:80") is not None
         await asyncio.sleep(0.3)
@@ -92,7 +93,7 @@ def test_one_lock_holder_and_only_its_token_releases(server: RedisServer) -> Non
     """The fetch lock goes to one process; a wrong token cannot release it."""
 
     async def scenario() -> None:
-        first, second = RedisDocuments(server.url), RedisDocuments(server.url)
+        first, second = RedisCache(server.url), RedisCache(server.url)
         token = await first.lock("robots", "http://lock:80")
         assert token is not None
         assert await second.lock("robots", "http://lock:80") is None
@@ -110,7 +111,7 @@ def test_a_waiter_gets_what_the_lock_holder_shares(server: RedisServer) -> None:
     """A process waiting on the lock receives the holder's fetch once it is put."""
 
     async def scenario() -> None:
-        holder, waiter = RedisDocuments(server.url), RedisDocuments(server.url)
+        holder, waiter = RedisCache(server.url), RedisCache(server.url)
         token = await holder.lock("robots", "http://wait:80")
         assert token is not None
 
@@ -134,8 +135,8 @@ def test_a_waiter_gives_up_when_the_holder_dies(server: RedisServer) -> None:
     """A lock whose holder never shares expires; the waiter gets None and fetches for itself."""
 
     async def scenario() -> None:
-        holder = RedisDocuments(server.url, lock_seconds=0.2)
-        waiter = RedisDocuments(server.url, lock_seconds=5.0)
+        holder = RedisCache(server.url, lock_seconds=0.2)
+        waiter = RedisCache(server.url, lock_seconds=5.0)
         assert await holder.lock("robots", "http://dead:80") is not None
         assert await waiter.wait("robots", "http://dead:80", poll=0.01) is None
         await holder.aclose()
@@ -144,12 +145,52 @@ def test_a_waiter_gives_up_when_the_holder_dies(server: RedisServer) -> None:
     run(scenario())
 
 
+RESERVED = RegistryAnswer((RegistryEntry("domain", "o.org", frozenset({"train-ai"}), "https://o.org/p"),))
+
+
+def test_a_shared_answer_is_read_back_per_registry_and_url_with_its_lifetime(
+    server: RedisServer,
+) -> None:
+    """One process's registry answer reaches another, for that registry and URL only, with its TTL."""
+
+    async def scenario() -> None:
+        writer, reader = RedisCache(server.url), RedisCache(server.url)
+        await writer.put_answer("http://reg/v1/lookup", "https://o.org/a", RESERVED, 60.0)
+        await writer.put_answer("http://reg/v1/lookup", "https://o.org/free", RegistryAnswer(), 60.0)
+        found = await reader.get_answer("http://reg/v1/lookup", "https://o.org/a")
+        assert found is not None
+        assert found.answer == RESERVED
+        assert 59.0 < found.ttl <= 60.0
+        free = await reader.get_answer("http://reg/v1/lookup", "https://o.org/free")
+        assert free is not None
+        assert free.answer == RegistryAnswer()  # "nothing" is an answer too
+        assert await reader.get_answer("http://other/v1/lookup", "https://o.org/a") is None
+        assert await reader.get_answer("http://reg/v1/lookup", "https://o.org/b") is None
+        await writer.put_answer("http://reg/v1/lookup", "https://o.org/brief", RESERVED, 0.2)
+        await asyncio.sleep(0.3)
+        assert await reader.get_answer("http://reg/v1/lookup", "https://o.org/brief") is None
+        await writer.aclose()
+        await reader.aclose()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    "value", [b"", b'{"entries": []}', b"optout-answer-1\n", b"optout-answer-1\n{\"entries\": [7]}",
+              b"optout-fetch-1\n{}\n"],
+)  # fmt: skip
+def test_an_answer_value_that_is_not_ours_is_an_outage(value: bytes) -> None:
+    """Garbage under an answer's key is the cache being unusable, never a registry answer."""
+    with pytest.raises(SharedUnavailable):
+        decode_answer(value)
+
+
 def test_prefixes_keep_fleets_apart(server: RedisServer) -> None:
     """Two key prefixes on one server share nothing."""
 
     async def scenario() -> None:
-        one = RedisDocuments(server.url, prefix="fleet-a")
-        two = RedisDocuments(server.url, prefix="fleet-b")
+        one = RedisCache(server.url, prefix="fleet-a")
+        two = RedisCache(server.url, prefix="fleet-b")
         await one.put("robots", "http://p:80", FETCHES[0], 60.0)
         assert await two.get("robots", "http://p:80") is None
         await one.aclose()
@@ -158,13 +199,14 @@ def test_prefixes_keep_fleets_apart(server: RedisServer) -> None:
     run(scenario())
 
 
-@pytest.mark.parametrize("call", ["get", "put", "lock", "unlock", "wait"])
+@pytest.mark.parametrize("call", ["get", "put", "lock", "unlock", "wait", "get_answer", "put_answer"])
 def test_an_unreachable_server_is_reported_not_hidden(call: str) -> None:
     """Every call to a server that is not there raises SharedUnavailable (never a silent miss)."""
 
     async def scenario() -> None:
-        store = RedisDocuments(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
-        arguments = {"put": (FETCHES[0], 60.0), "unlock": ("token",)}.get(call, ())
+        store = RedisCache(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
+        arguments = {"put": (FETCHES[0], 60.0), "unlock": ("token",),
+                     "put_answer": (RESERVED, 60.0)}.get(call, ())  # fmt: skip
         with pytest.raises(SharedUnavailable, match=r"ConnectionError|Connection refused"):
             await getattr(store, call)("robots", "http://down:80", *arguments)
         await store.aclose()
@@ -178,7 +220,7 @@ def test_a_server_stopped_mid_way_is_reported() -> None:
     own.start()
 
     async def scenario() -> None:
-        store = RedisDocuments(own.url, timeout=0.5)
+        store = RedisCache(own.url, timeout=0.5)
         await store.put("robots", "http://gone:80", FETCHES[0], 60.0)
         own.stop()
         with pytest.raises(SharedUnavailable):

@@ -29,6 +29,7 @@ from scrapy_optout.registry.protocol import (
     hashed_response,
     lookup_request,
     lookup_response,
+    read_answer_json,
     read_hashed_request,
     read_hashed_response,
     read_lookup_request,
@@ -135,6 +136,24 @@ def test_answer_json_reads_back_entry_by_entry(entries):
     """The evidence kept in the log holds each entry exactly, non-ASCII text included."""
     kept = json.loads(answer_json(RegistryAnswer(entries)).decode("utf-8"))
     assert tuple(entry_from(row, "log") for row in kept["entries"]) == entries
+
+
+@pytest.mark.parametrize("entries", [(), (FULL,), (FULL, HOST, PERMIT), tuple(ENTRIES)])
+def test_read_answer_json_reads_back_what_answer_json_wrote(entries):
+    """The shared cache's value of an answer reads back as the same answer, empty ones too."""
+    assert read_answer_json(answer_json(RegistryAnswer(entries))) == RegistryAnswer(entries)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [(b"", "not JSON"), (b"[]", "expected an object with a list 'entries'"),
+     (b'{"entries": {}}', "expected an object with a list 'entries'"),
+     (b'{"entries": [1]}', "entries[0]: expected an object")],
+)  # fmt: skip
+def test_read_answer_json_refuses_what_is_not_an_answer(body, words):
+    """A malformed answer raises ProtocolError naming the problem (the cache treats it as down)."""
+    with pytest.raises(ProtocolError, match=words.replace("[", r"\[")):
+        read_answer_json(body)
 
 
 def test_answer_json_does_not_depend_on_how_purposes_were_built():

@@ -178,6 +178,22 @@ def test_an_answer_expires_after_its_ttl_and_is_asked_again(make, lookups, clock
     assert lookups.batches == [["https://pages.test/a.html"], ["https://pages.test/a.html"]]
 
 
+def test_cached_never_asks_and_remember_serves_an_answer_for_its_ttl(make, lookups, clock):
+    """cached() reads the client's cache alone; an answer remembered is served until its TTL ends."""
+    registry = make(cache_ttl=600.0, clock=clock)
+    given = RegistryAnswer((RegistryEntry("domain", "pages.test", frozenset()),))
+    assert registry.cached("https://pages.test/r.html") is None
+    registry.remember("HTTPS://PAGES.test/r.html", given, 10.0)
+    assert registry.cached("https://pages.test/r.html") == given
+    assert registry.lookup("https://pages.test/r.html", timeout=5.0) == given
+    clock.advance(10.0)  # the remembered TTL, not cache_ttl, bounds it
+    assert registry.cached("https://pages.test/r.html") is None
+    assert registry.lookup("https://pages.test/r.html", timeout=5.0) == answer_for(
+        "https://pages.test/r.html"
+    )
+    assert lookups.batches == [["https://pages.test/r.html"]]
+
+
 def test_the_cache_drops_its_oldest_answers_beyond_cache_size(make, lookups, monkeypatch):
     """With CACHE_SIZE answers kept, a third URL pushes the first out; the second stays."""
     monkeypatch.setattr(remote, "CACHE_SIZE", 2)

@@ -21,12 +21,12 @@ SCHEDULER = "scrapy_redis.scheduler.Scheduler"
 DUPEFILTER_CLASS = "scrapy_redis.dupefilter.RFPDupeFilter"
 SCHEDULER_PERSIST = True  # a worker that stops leaves the queue to the others
 
-# scrapy_optout: the add-on, our token, and one compliance log per worker (host and process id).
+# scrapy_optout: the add-on, our token, and one compliance log per worker, each record naming
+# its worker (host and process id) so that the merged log says which worker decided what.
 ADDONS = {"scrapy_optout.Addon": 0}
 OPTOUT_USER_AGENT = "MyAIBot"
-OPTOUT_AUDIT_LOG = os.environ.get(
-    "OPTOUT_AUDIT_LOG", f"optout-audit-{socket.gethostname()}-{os.getpid()}.jsonl"
-)
+OPTOUT_WORKER_ID = os.environ.get("OPTOUT_WORKER_ID", f"{socket.gethostname()}-{os.getpid()}")
+OPTOUT_AUDIT_LOG = os.environ.get("OPTOUT_AUDIT_LOG", f"optout-audit-{OPTOUT_WORKER_ID}.jsonl")
 USER_AGENT = "MyAIBot/1.0 (+https://example.org/bot)"
 ROBOTSTXT_OBEY = False  # scrapy_optout reads robots.txt itself
 

@@ -22,7 +22,7 @@ from scrapy_optout.audit import read, verify
 from scrapy_optout.audit.merge import merge
 from tests.httpsite import DISALLOW_PRIVATE, Site, page, text
 from tests.redis_server import RedisServer, free_port
-from tests.registry.service import Recorder, Service
+from tests.registry.service import Recorder, Service, recording
 
 ORIGINS = 40
 WORKERS = 4
@@ -47,12 +47,9 @@ def registry(origins: list[Site], tmp_path: Path) -> Iterator[Recorder]:
     rows = [f"url,{site.url('/p/1')},train-ai,,,," for site in origins]
     path.write_text("scope,value,purposes,policy,registered,source,permits\n" + "\n".join(rows))
     service = Service(path)
-    proxy = Recorder(service.root)
-    proxy.start()
     try:
-        yield proxy
+        yield from recording(service.root)
     finally:
-        proxy.stop()
         service.stop()
 
 

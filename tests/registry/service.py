@@ -111,6 +111,16 @@ class Recorder(Site):
                         content_type=answer.headers.get("content-type"))  # fmt: skip
 
 
+def recording(upstream: str) -> Iterator[Recorder]:
+    """A started :class:`Recorder` in front of *upstream* for the duration of a fixture."""
+    proxy = Recorder(upstream)
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
 class InProcess:
     """:func:`make_app` served on 127.0.0.1 by an event loop on a thread of this process."""
 

@@ -22,7 +22,7 @@ from scrapy_optout.audit import read, verify
 from scrapy_optout.registry import HttpRegistry, LocalRegistry, SpawningRegistry, open_registry
 from tests.crawling import crawl
 from tests.httpsite import Site, page
-from tests.registry.service import Recorder, Service, run_service, write_registry
+from tests.registry.service import Recorder, Service, recording, run_service, write_registry
 
 PAGES = ("/one.html", "/archive/2019/a.html", "/free.html", "/granted.html", "/search/ai")
 REGISTERED = {"/one.html", "/archive/2019/a.html"}
@@ -81,12 +81,7 @@ def service(registry_csv: Path, tmp_path: Path) -> Iterator[Service]:
 @pytest.fixture
 def recorder(service: Service) -> Iterator[Recorder]:
     """A recording proxy in front of the service."""
-    proxy = Recorder(service.root)
-    proxy.start()
-    try:
-        yield proxy
-    finally:
-        proxy.stop()
+    yield from recording(service.root)
 
 
 # --- open_registry --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint demo site bench profile clean
+.PHONY: test lint fuzz demo site bench profile clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +26,19 @@ $(STAMP): $(CORE)
 	@touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check scrapy_optout tests bench examples
+	$(BIN)/ruff check scrapy_optout tests bench examples fuzz
 	$(BIN)/mypy scrapy_optout
 
 test: lint
 	bash scripts/install-debian.sh chromium /usr/bin/chromium  # the report's browser test
 	bash scripts/install-debian.sh redis-server /usr/bin/redis-server  # the shared cache's tests
 	$(BIN)/pytest -q
+
+# Every parser of scrapy_optout/_core fuzzed for about 5 minutes (not part of make test): failures are
+# shrunk, printed and kept in fuzz/failures/ and fuzz/.hypothesis (replayed first by the next run).
+# FUZZ_SECONDS=N sets the seconds per target.
+fuzz: $(STAMP)
+	$(BIN)/python fuzz/run.py $(if $(FUZZ_SECONDS),--seconds-per-target $(FUZZ_SECONDS))
 
 # The bundled example web, crawled and reviewed; everything it writes goes to demo-output/.
 demo: $(CORE)

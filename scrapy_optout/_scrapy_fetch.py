@@ -23,7 +23,7 @@ from scrapy.http import Response
 from scrapy.http.request import NO_CALLBACK
 
 from ._core.documents import MAX_REDIRECTS, redirect_target
-from ._core.models import Fetched, Need
+from ._core.models import Doc, Fetched, Need
 from ._fetch import CAPS
 
 INTERNAL = "_optout_internal"
@@ -31,7 +31,9 @@ INTERNAL = "_optout_internal"
 _CAP = "_optout_cap"
 _READ = "_optout_read"
 DECODED_FACTOR = 4
-"""A side document may decompress to this many times its cap before it is refused."""
+"""robots.txt may decompress to this many times its cap before it is refused; any other document
+to its cap plus one byte (past its cap it is unavailable anyway), so that raw body and decoded
+body together stay within 4x the cap (DESIGN §5.2)."""
 
 
 async def _download(crawler: Any, request: Request) -> Response:
@@ -58,6 +60,9 @@ def side_request(need: Need, url: str) -> Request:
             "dont_obey_robotstxt": True,
             "dont_redirect": True,  # followed here, at most 5 times
             "handle_httpstatus_all": True,
+            # A body cut by a reset is a network error, never a document (whatever
+            # DOWNLOAD_FAIL_ON_DATALOSS says for pages): robots.txt unreachable, others unavailable.
+            "download_fail_on_dataloss": True,
         },
         dont_filter=True,
     )
@@ -87,7 +92,7 @@ def stop_at_cap(data: bytes, request: Request, **_: Any) -> None:
     read = meta[_READ] = meta.get(_READ, 0) + len(data)
     # Set once the download is under way (the handler reads it only at the start), this bounds
     # the decompressed body (HttpCompressionMiddleware reads it after the download).
-    meta["download_maxsize"] = DECODED_FACTOR * cap
+    meta["download_maxsize"] = DECODED_FACTOR * cap if meta[INTERNAL] == Doc.ROBOTS else cap + 1
     if read > cap:
         raise StopDownload(fail=False)
 

@@ -25,6 +25,14 @@ MAX_PAGES = 10_000
 """Pages whose noai/noimageai are remembered for their images (the oldest are forgotten first)."""
 
 
+class AuditLogFailed(OSError):
+    """The compliance log cannot be written (read-only, full disk...): nothing more is collected.
+
+    A crawl that cannot record must not go on collecting (issue 11): once raised, the shell raises
+    it again for every later request, before anything is sent.
+    """
+
+
 class Shell:
     """Cache, page memory and log writer of one client (or one crawl).
 
@@ -56,6 +64,7 @@ class Shell:
         self._lock = threading.Lock()
         self._writer: AuditWriter | None = None
         self._closed = False
+        self._failed: str | None = None
 
     def today(self) -> date | None:
         """Today's UTC date when licences need it (the core reads no clock)."""
@@ -79,15 +88,39 @@ class Shell:
                 self._pages.move_to_end(decision.url)
                 if len(self._pages) > MAX_PAGES:
                     self._pages.popitem(last=False)
+        self.check_log()
         policy = self.policy
         if policy.audit_log and (decision.action != "allow" or policy.audit_allowed):
-            self._log().write(decision)
+            try:
+                self._log().write(decision)
+            except OSError as exc:
+                raise self._log_failed(exc) from exc
         return decision
+
+    def check_log(self) -> None:
+        """Raise :class:`AuditLogFailed` if the log has failed or cannot be opened: collect nothing.
+
+        The log is opened here, before the first request is sent, not once its response came.
+        """
+        if self._failed is not None:
+            raise AuditLogFailed(self._failed)
+        if self._writer is None and self.policy.audit_log and not self._closed:
+            self.open()
+
+    def _log_failed(self, exc: OSError) -> AuditLogFailed:
+        self._failed = (
+            f"compliance log {self.policy.audit_log} cannot be written ({exc}): a crawl that "
+            "cannot record must not go on collecting"
+        )
+        return AuditLogFailed(self._failed)
 
     def open(self) -> None:
         """Open the compliance log now, when the policy names one (else on the first record)."""
         if self.policy.audit_log:
-            self._log()
+            try:
+                self._log()
+            except OSError as exc:
+                raise self._log_failed(exc) from exc
 
     def _log(self) -> AuditWriter:
         with self._lock:

@@ -186,6 +186,7 @@ class OptOutTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Check, send (or refuse), check the response; see the module docstring."""
         shell, url, options = self.shell, str(request.url), _options(request)
+        shell.check_log()  # a log that cannot be written: nothing more is sent (issue 11)
         if options.get("bypass"):
             decision = shell.record(bypass(url))
             response = self.next_transport.handle_request(request)
@@ -214,7 +215,13 @@ class OptOutTransport(httpx.BaseTransport):
                 response.close()
                 raise
         flow = _response_flow(shell, url, pre, page, today, response, headers, buffer, ended)
-        decision = _conclude(shell, drive(flow, partial(self._resolve, context=request)), buffer)
+        try:
+            decision = _conclude(
+                shell, drive(flow, partial(self._resolve, context=request)), buffer
+            )
+        except BaseException:  # not recorded (the log failed): not handed on
+            response.close()
+            raise
         if not decision.allowed or failed is not None:
             response.close()
             raise _refusal(decision, failed, request)
@@ -262,6 +269,7 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Check, send (or refuse), check the response; see the module docstring."""
         shell, url, options = self.shell, str(request.url), _options(request)
+        shell.check_log()  # a log that cannot be written: nothing more is sent (issue 11)
         if options.get("bypass"):
             decision = shell.record(bypass(url))
             response = await self.next_transport.handle_async_request(request)
@@ -291,7 +299,11 @@ class AsyncOptOutTransport(httpx.AsyncBaseTransport):
                 raise
         flow = _response_flow(shell, url, pre, page, today, response, headers, buffer, ended)
         resolve = partial(self._resolve, context=request)
-        decision = _conclude(shell, await adrive(flow, resolve), buffer)
+        try:
+            decision = _conclude(shell, await adrive(flow, resolve), buffer)
+        except BaseException:  # not recorded (the log failed): not handed on
+            await response.aclose()
+            raise
         if not decision.allowed or failed is not None:
             await response.aclose()
             raise _refusal(decision, failed, request)

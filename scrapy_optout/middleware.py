@@ -19,6 +19,7 @@ is set on every response that passes.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from functools import partial
@@ -39,7 +40,7 @@ from ._errors import RequestSkipped
 from ._resolve import AsyncResolver
 from ._scrapy_fetch import INTERNAL, fetch, new_attempt, stop_at_cap
 from ._scrapy_settings import enabled, named_error, read_settings
-from ._shell import Shell
+from ._shell import AuditLogFailed, Shell
 from .registry import answer_document
 from .registry.remote import RemoteRegistry
 
@@ -100,6 +101,7 @@ class OptOutMiddleware:
         # DESIGN §5.2: a registry answer is bounded as a side fetch is, by DOWNLOAD_TIMEOUT.
         self._registry_seconds = crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 180.0)
         self._cache_warned = False
+        self._closing: object = None  # the spider's closing, once the log failed
         self._shared = _shared_cache(config.cache_url, self._cache_unavailable)
         registry = self.shell.registry
         # A remote registry's answers are shared by the fleet; a local file is read by each process.
@@ -129,7 +131,10 @@ class OptOutMiddleware:
     # -- the crawl's lifetime --------------------------------------------------------------------
 
     def _opened(self, spider: Spider) -> None:
-        self.shell.open()
+        try:
+            self.shell.open()
+        except AuditLogFailed as exc:
+            self._audit_failed(exc)
 
     async def _closed(self, spider: Spider) -> None:
         await self.shell.aclose()
@@ -140,6 +145,34 @@ class OptOutMiddleware:
 
     async def process_request(self, request: Request) -> None:
         """Skip a reserved request before it is sent (DESIGN §5, request stage)."""
+        try:
+            await self._request_stage(request)
+        except AuditLogFailed as exc:
+            raise self._audit_failed(exc) from exc
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        """Drop a reserved response before the spider sees it (DESIGN §5, response stage)."""
+        try:
+            return await self._response_stage(request, response)
+        except AuditLogFailed as exc:
+            raise self._audit_failed(exc) from exc
+
+    def _audit_failed(self, exc: AuditLogFailed) -> IgnoreRequest:
+        """The log cannot be written: say so once, close the spider; the request is dropped."""
+        if self._closing is None:
+            logger.error("%s: closing the spider", exc, extra={"spider": self.crawler.spider})
+            self._count("optout/audit_failed")
+            engine = self.crawler.engine
+            close = getattr(engine, "close_spider_async", None)
+            if close is None:  # pragma: no cover - Scrapy 2.13: a Deferred, kept
+                self._closing = engine.close_spider(self.crawler.spider, "optout_audit_failed")
+            else:
+                self._closing = asyncio.get_event_loop().create_task(
+                    close(reason="optout_audit_failed")
+                )
+        return IgnoreRequest(str(exc))
+
+    async def _request_stage(self, request: Request) -> None:
         meta = request.meta
         if INTERNAL in meta:  # our own side fetch
             new_attempt(meta)
@@ -148,6 +181,7 @@ class OptOutMiddleware:
         if url.startswith(_LOCAL):
             return
         shell = self.shell
+        shell.check_log()  # a log that cannot be written: nothing more is sent (issue 11)
         if meta.get("dont_obey_optout"):
             meta[_STATE] = None
             meta["optout_decision"] = self._publish(shell.record(bypass(url)), request)
@@ -162,8 +196,7 @@ class OptOutMiddleware:
             raise self._skip(shell.record(_noting(pre, meta)), request)
         meta[_STATE] = (pre, page, today)
 
-    async def process_response(self, request: Request, response: Response) -> Response:
-        """Drop a reserved response before the spider sees it (DESIGN §5, response stage)."""
+    async def _response_stage(self, request: Request, response: Response) -> Response:
         meta = request.meta
         if INTERNAL in meta:
             return response
@@ -173,7 +206,7 @@ class OptOutMiddleware:
         if state is False:  # not seen at the request stage (data:, file:, an earlier middleware)
             if request.url.startswith(_LOCAL):
                 return response
-            await self.process_request(request)  # the request stage, now
+            await self._request_stage(request)  # the request stage, now
             state = meta.pop(_STATE, None)
             if state is None:
                 return response

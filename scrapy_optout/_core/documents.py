@@ -49,14 +49,19 @@ def redirect_target(
     """Where a side document's response at *url* redirects to, if it does (DESIGN §5.2).
 
     Returns the next URL to fetch; a :class:`Fetched` refusal (``error="scheme"``) for a redirect
-    to a scheme other than http(s), which is not followed; or None when the response is the
+    to a scheme other than http(s), which is not followed (``error="network"`` for a ``Location``
+    that is not a URL at all, as the fetch of it would fail); or None when the response is the
     document itself (not a redirect, or one without a ``Location``). *first_url* is the URL the
     fetch began with, which the refusal reports.
     """
     if status not in REDIRECT_STATUSES or not location:
         return None
-    target = urljoin(url, location.strip())
-    if urlsplit(target).scheme.lower() not in ("http", "https"):
+    try:
+        target = urljoin(url, location.strip())
+        scheme = urlsplit(target).scheme.lower()
+    except ValueError:  # not a URL (an unclosed "http://[" IPv6 literal): nothing to follow
+        return Fetched(url=first_url, status=0, error="network")
+    if scheme not in ("http", "https"):
         return Fetched(url=first_url, status=status, error="scheme")
     return target
 

@@ -13,6 +13,7 @@ head. Combination is ``rules.py``'s job.
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -29,7 +30,7 @@ from .policy import Policy
 from .response import check_response, evaluate_response
 from .response_signals import looks_like_image, page_images
 from .robots import RobotsTxt
-from .tdmrep import TdmrepFile, match_tdmrep
+from .tdmrep import UNSET, TdmrepFile, match_tdmrep
 
 __all__ = ["Flow", "Origin", "check_request", "check_response", "evaluate_response", "origin_of"]
 
@@ -345,6 +346,11 @@ def _tdmrep_file(doc: Document, url: str, found: rules.Findings) -> None:
     found.errors.extend(doc.parsed.errors)
     value = match_tdmrep(doc.parsed, url)
     found.errors.extend(value.errors)
+    if value is UNSET and doc.parsed.truncated:
+        # DESIGN §5.2: a dropped rule may match (first match wins): undecided, so unavailable.
+        _unavailable(replace(doc, detail="no kept rule matches, rules past the cap unread"),
+                     Signal.TDMREP, found)  # fmt: skip
+        return
     if value.reservation == 1:
         found.lead(value.policy)
         found.reservations.append(

@@ -117,6 +117,9 @@ def read_signal_headers(headers: Any) -> SignalHeaders:
     if type(headers) is SignalHeaders:
         return headers
     found: dict[str, tuple[str, ...]] = {}
+    # Repeated fields gather their lines here and are joined once at the end: adding tuples
+    # line by line would cost O(lines²) for thousands of X-Robots-Tag lines (issue 11).
+    repeated: dict[str, list[tuple[str, ...]]] = {}
     errors: list[str] = []
     budget = [MAX_TOTAL_BYTES]
     try:
@@ -133,11 +136,17 @@ def read_signal_headers(headers: Any) -> SignalHeaders:
                 if name not in SIGNAL_FIELDS:
                     name = ""
             if name:
-                found[name] = found.get(name, ()) + _values(name, raw_value, budget, errors)
+                values = _values(name, raw_value, budget, errors)
+                if name in found:
+                    repeated.setdefault(name, [found[name]]).append(values)
+                else:
+                    found[name] = values
     except _Full:
         errors.append("headers.too_large: signal headers beyond 256 KiB were not read")
     except (TypeError, ValueError) as exc:
         errors.append(f"headers.unreadable: {type(exc).__name__}")
+    for name, parts in repeated.items():
+        found[name] = tuple(value for part in parts for value in part)
     if not found and not errors:
         return NO_HEADERS
     return SignalHeaders(found, tuple(errors))

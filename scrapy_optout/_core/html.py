@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from html.entities import html5 as _ENTITIES
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
 
 from .html_tokens import (
     HEAD_END,
@@ -33,6 +33,7 @@ from .html_tokens import (
     NAMED_META,
     NEXT_TAG,
     OTHER_META,
+    signal_tags,
 )
 
 DEFAULT_HEAD_LIMIT = 1_048_576
@@ -150,10 +151,14 @@ def scan_head(
             stop = None
             continue
         break
-    else:  # MAX_HEAD_TAGS kept: now only the end of the head is looked for
+    else:  # MAX_HEAD_TAGS kept: now only signal tags, if *needles* says which, and the head end
         if (stop := next(matches, None)) is not None and stop.lastindex in _KEPT:
             errors.append(f"html.too_many_tags: kept {MAX_HEAD_TAGS}")
-            stop = HEAD_END.match(buf, stop.end(), end)
+            rest = buf[stop.start() : end].lower() if needles else b""
+            if not needles or (b"&#" not in rest and not any(n in rest for n in needles)):
+                stop = HEAD_END.match(buf, stop.end(), end)
+            else:  # DESIGN §5.2: a noai meta after 1,000 others, within the window, still counts
+                stop = signal_tags(chain((stop,), matches), needles, MAX_HEAD_TAGS, metas, links)
     complete = _stopped(stop, errors)
     if not metas and not links:
         return HeadScan((), (), complete, tuple(errors))

@@ -18,7 +18,7 @@ branches take are disjoint), and when that branch fails the skipping stops there
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 _SP = rb"[\t\n\f\r ]*+"
 _NAME_END = rb"(?![^\t\n\f\r />])"  # §13.2.5.8: a tag name ends at whitespace, "/" or ">"
@@ -141,3 +141,35 @@ NAMED_META, OTHER_META, LINK = _GROUPS["named_meta"], _GROUPS["meta"], _GROUPS["
 ``<meta>``, or on a ``<link>``."""
 LINK_VALUES = slice(_GROUPS["link_rel"] - 1, _GROUPS["link_type"])
 """Where ``rel``, ``href`` and ``type`` are in :meth:`re.Match.groups`."""
+
+
+def signal_tags(
+    matches: Iterable[re.Match[bytes]],
+    needles: tuple[bytes, ...],
+    room: int,
+    metas: list[bytes],
+    links: list[bytes],
+) -> re.Match[bytes] | None:
+    """Step over the :data:`NEXT_TAG` *matches* left once the head scan's tag cap is reached.
+
+    DESIGN §5.2: every ``<meta>`` in the window counts, so past the cap the tags whose captured
+    values hold one of the lower-case *needles* (or a numeric reference, which may spell one) are
+    still kept, *room* of them at most, into *metas* (name, content) and *links* (rel, href, type);
+    the others are passed over. Returns the match that stopped the scan (None: no match left).
+    """
+    for m in matches:
+        last = m.lastindex
+        if last == LINK:
+            values: tuple[bytes, ...] = m.groups(b"")[LINK_VALUES]
+        elif last == NAMED_META:
+            values = m.group(META_NAME, META_CONTENT)
+        elif last == OTHER_META:
+            continue
+        else:
+            return m
+        if room > 0:
+            text = b"\x00".join(values).lower()
+            if b"&#" in text or any(needle in text for needle in needles):
+                (links if last == LINK else metas).extend(values)
+                room -= 1
+    return None

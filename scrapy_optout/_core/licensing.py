@@ -39,6 +39,26 @@ _LINK = re.compile(rf"<([^<>]*)>((?:\s*;\s*(?:[^;,<\"]|{_QUOTED})*)*)")
 _PARAM = re.compile(rf""";\s*([A-Za-z0-9!#$&+.^_`|~-]+)\s*(?:=\s*({_QUOTED}|[^;,\s]*))?""")
 
 
+def _join(base: str, value: str) -> str:
+    """*value* resolved against *base*; as written when it is not a URL (``http://[``).
+
+    Kept, not dropped: a licence URL that cannot be read leaves the content unlicensed, as RSL
+    requires (:func:`licence_reason`), where dropping it would lift the licence requirement.
+    """
+    try:
+        return urljoin(base, value)
+    except ValueError:
+        return value
+
+
+def _scheme(url: str) -> str:
+    """The lower-case scheme of *url*, ``""`` when it is not a URL."""
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:
+        return ""
+
+
 def licence_need(url: str) -> Need:
     """The side-document need for the licence document at *url* (cached per document URL)."""
     return Need(Doc.LICENCE, url, url)
@@ -53,7 +73,7 @@ def licence_urls(values: tuple[str, ...], base: str) -> tuple[list[str], list[st
     urls: list[str] = []
     errors: list[str] = []
     for value in values:
-        url = urljoin(base, value.strip())
+        url = _join(base, value.strip())
         if url not in urls:
             urls.append(url)
     if len(urls) > MAX_LICENCES:
@@ -83,7 +103,7 @@ def link_licences(values: tuple[str, ...], base: str) -> tuple[list[str], list[s
                 params.setdefault(name.lower(), _unquote(raw))
             if "license" not in params.get("rel", "").lower().split():
                 continue
-            url = urljoin(base, match.group(1).strip())
+            url = _join(base, match.group(1).strip())
             media = params.get("type", "").split(";", 1)[0].strip().lower()
             target = rsl if media == RSL_MEDIA_TYPE else other
             if url not in target:
@@ -99,7 +119,7 @@ def licence_reason(
     Returns ``(reservation or None, permission text or None, errors)``; see the module docstring.
     """
     source = doc.url
-    if urlsplit(source).scheme.lower() not in ("http", "https"):
+    if _scheme(source) not in ("http", "https"):
         detail = f"licence URL {source[:200]} is not http(s): unlicensed, as RSL requires"
         return Reason(Code.RSL_LICENCE, Signal.RSL, source, detail, source), None, []
     if doc.state is not State.OK or not isinstance(doc.parsed, RslDocument):
@@ -143,7 +163,7 @@ def licence_links(
     for rel, href, media in head_links:
         if "license" not in rel.split() or not href.strip():
             continue
-        url = urljoin(base, href.strip())
+        url = _join(base, href.strip())
         target = rsl if media.split(";", 1)[0].strip() == RSL_MEDIA_TYPE else other
         if url not in target:
             target.append(url)

@@ -55,15 +55,20 @@ def _decode(body: bytes, errors: dict[str, list[int]], cut: bool) -> tuple[str, 
     *cut*: the fetcher already stopped reading at its cap, so the body's last line may be partial.
     """
     truncated = cut or len(body) > MAX_ROBOTS_BYTES
+    bom = 3 if body.startswith(b"\xef\xbb\xbf") else 0
+    utf16 = body.startswith((b"\xff\xfe", b"\xfe\xff"), bom)
     if truncated:
-        head = body[:MAX_ROBOTS_BYTES]
-        body = head[: max(head.rfind(b"\n"), head.rfind(b"\r")) + 1]  # last complete line
+        body = body[:MAX_ROBOTS_BYTES]
+        if not utf16:  # UTF-16 is cut once decoded: its "\n" is two bytes
+            body = body[: max(body.rfind(b"\n"), body.rfind(b"\r")) + 1]  # last complete line
         _error(errors, "robots.truncated")
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
-    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if utf16:
         # RFC 9309 §2.3 lets crawlers bridge non-UTF-8 files; UTF-16 with a BOM is unambiguous.
         text = body.decode("utf-16", "replace")
+        if truncated:
+            text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1]  # last complete line
         _error(errors, "robots.utf16")
     else:
         try:

@@ -55,10 +55,37 @@ class TdmRule:
 
 @dataclass(frozen=True, slots=True)
 class TdmrepFile:
-    """A parsed tdmrep.json: its usable rules in array order and the problems met."""
+    """A parsed tdmrep.json: its usable rules in array order and the problems met.
+
+    ``truncated``: rules past :data:`MAX_RULES` were dropped, so a URL that none of the kept rules
+    matches is undecided (DESIGN §5.2: a file cut short is unavailable, never read as complete).
+    """
 
     rules: tuple[TdmRule, ...]
     errors: tuple[str, ...]
+    truncated: bool = False
+
+
+class _Repeated(dict[str, object]):
+    """A JSON object that named a key more than once (the last value is kept, as in Python)."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """``object_pairs_hook``: a plain dict, or a :class:`_Repeated` naming its repeated keys."""
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    marked = _Repeated(obj)
+    seen: set[str] = set()
+    repeated: dict[str, None] = {}
+    for key, _ in pairs:
+        if key in seen:
+            repeated[key] = None
+        seen.add(key)
+    marked.repeated = tuple(repeated)
+    return marked
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +182,10 @@ def _rule(index: int, item: object, errors: list[str]) -> TdmRule | None:
     if not isinstance(item, dict):
         _add(errors, f"tdmrep.invalid_rule: rule {index}: not an object")
         return None
+    if type(item) is _Repeated:
+        # RFC 8259 §4: names SHOULD be unique; the last value is used (Python's json), recorded.
+        names = ", ".join(_show(_clean(key)) for key in item.repeated[:5])
+        _add(errors, f"tdmrep.duplicate_key: rule {index}: {names} (the last value is used)")
     location, pattern, origin = _location(index, item.get("location"), errors)
     raw = item.get("tdm-reservation")
     # TDMRep §1.2: the value is 1 or 0, anything else is a protocol error -> unset. JSON true is a
@@ -182,7 +213,7 @@ def parse_tdmrep(body: bytes) -> TdmrepFile:
         return TdmrepFile((), (f"tdmrep.invalid_file: over {MAX_BODY_BYTES} bytes",))
     try:
         # RFC 8259 §8.1: JSON exchanged between systems is UTF-8; a leading BOM may be ignored.
-        data = json.loads(body.decode("utf-8-sig"))
+        data = json.loads(body.decode("utf-8-sig"), object_pairs_hook=_object)
     except (RecursionError, ValueError) as exc:  # too deep, not JSON, not UTF-8, 5000-digit int
         return TdmrepFile((), (f"tdmrep.invalid_file: {type(exc).__name__}",))
     if not isinstance(data, list):
@@ -194,9 +225,9 @@ def parse_tdmrep(body: bytes) -> TdmrepFile:
         rule = _rule(index, item, errors)
         if rule is not None:
             rules.append(rule)
-    if len(data) > MAX_RULES:
-        _add(errors, f"tdmrep.too_many_rules: kept {MAX_RULES} of {len(data)}")
-    return TdmrepFile(tuple(rules), tuple(errors))
+    if len(data) > MAX_RULES:  # first, so that the error cap never hides it
+        errors.insert(0, f"tdmrep.too_many_rules: kept {MAX_RULES} of {len(data)}")
+    return TdmrepFile(tuple(rules), tuple(errors), len(data) > MAX_RULES)
 
 
 def match_tdmrep(doc: TdmrepFile, url: str) -> TdmValue:

@@ -61,8 +61,8 @@ def read_answer_json(body: bytes) -> RegistryAnswer:
 def _load(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # not UTF-8 or JSON, a 5000-digit int, too deep
+        raise ProtocolError(f"not JSON: {str(exc)[:200]}") from None
 
 
 def _entry(value: Any, where: str) -> RegistryEntry:
@@ -91,7 +91,18 @@ def read_lookup_request(body: bytes) -> list[str]:
     urls = _list(_load(body), "urls", MAX_BATCH)
     if not all(isinstance(url, str) for url in urls):
         raise ProtocolError("urls: every item must be a string")
+    if not all(url.isascii() or _is_unicode(url) for url in urls):
+        raise ProtocolError("urls: every item must be valid Unicode (no lone surrogate)")
     return urls
+
+
+def _is_unicode(text: str) -> bool:
+    r"""Whether *text* can be written as UTF-8 (a JSON ``\ud800`` escape gives one that cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def lookup_response(results: list[tuple[str, RegistryAnswer]]) -> bytes:

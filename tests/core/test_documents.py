@@ -100,3 +100,12 @@ def test_robots_cut_by_its_cap_drops_the_partial_last_line():
     assert "robots.truncated" in robots.errors
     assert robots.select("MyAIBot").match("/public") is not None
     assert not robots.select("MyAIBot").match("/public").allow  # only "Disallow: /" was read
+
+
+@pytest.mark.parametrize("location", ["http://[::1", "https://[x/robots.txt", "A://["])
+def test_redirect_to_a_location_that_is_no_url_is_refused_not_raised(location):
+    """Fuzz (fuzz/targets.py redirects): an unclosed IPv6 literal is a failed fetch, no ValueError."""
+    refusal = redirect_target("https://e.org/robots.txt", "https://e.org/x", 302, location)
+    assert isinstance(refusal, Fetched)
+    assert (refusal.url, refusal.status, refusal.error) == ("https://e.org/robots.txt", 0, "network")
+    assert document_from_fetch(Doc.ROBOTS, refusal).state is State.UNAVAILABLE

@@ -21,7 +21,7 @@ from scrapy_optout._core.licensing import (
 )
 from scrapy_optout._core.models import Code, Decision, Doc, Fetched, Need, Reason, Signal
 from scrapy_optout._core.policy import Licence, Policy
-from scrapy_optout._core.rsl import RSL_NS
+from scrapy_optout._core.rsl import RSL_MEDIA_TYPE, RSL_NS
 
 SITE = "https://example.org"
 PAGE = f"{SITE}/docs/page.html"
@@ -507,3 +507,35 @@ def test_check_response_asks_for_the_licence_and_applies_it() -> None:
     decision = done.value.value
     assert (decision.action, decision.stage, decision.reasons) == ("allow", "response", ())
     assert LICENCE in decision.licensing
+
+
+def test_licence_values_that_are_no_url_stay_unlicensed_and_never_raise():
+    """Fuzz (fuzz/targets.py licence_links): ``http://[`` in License/Link/<link> is kept, unlicensed."""
+    assert licence_urls(("http://[::1",), ROBOTS) == (["http://[::1"], [])
+    assert link_licences(('<http://[>; rel="license"',), PAGE) == ([], ["http://["])
+    rsl = f'<http://[>; rel="license"; type="{RSL_MEDIA_TYPE}"'
+    assert licence_links((rsl,), (("license", "http://[x", RSL_MEDIA_TYPE),), PAGE) == (
+        ("http://[", "http://[x"),
+        (),
+    )
+    doc = Document(Doc.LICENCE, "http://[", State.UNAVAILABLE, detail="network")
+    reservation, permission, _ = licence_reason(doc, PAGE, "train-ai")
+    assert permission is None
+    assert reservation is not None
+    assert reservation.code == Code.RSL_LICENCE
+    robots = b"User-agent: *\nAllow: /\nLicense: http://[::1\n"
+    flow = check_request(PAGE, Policy(user_agent="MyAIBot"))
+    need = next(flow)
+    decision = None
+    try:
+        while True:
+            if need.doc == Doc.ROBOTS:
+                fetched = Fetched(url=need.url, status=200, body=robots)
+            else:
+                fetched = Fetched(url=need.url, status=0, error="network")
+            need = flow.send(document_from_fetch(need.doc, fetched))
+    except StopIteration as stop:
+        decision = stop.value
+    assert decision is not None
+    assert not decision.allowed
+    assert decision.reasons[0].code == Code.RSL_LICENCE

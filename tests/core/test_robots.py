@@ -639,3 +639,16 @@ def test_match_equals_the_brute_force_longest_match(rules, path):
     else:
         assert found is not None
         assert (found.pattern.length, found.allow) == (expected.pattern.length, expected.allow)
+
+
+@pytest.mark.parametrize("bom", [b"\xff\xfe", b"\xfe\xff"])
+def test_a_cut_utf16_file_keeps_its_last_complete_line_whole(bom):
+    """Fuzz (fuzz/targets.py robots_reservation): a cut UTF-16 file never reads ``Disallow: /\ufffd``."""
+    codec = "utf-16-le" if bom == b"\xff\xfe" else "utf-16-be"
+    body = bom + "User-agent: MyAIBot\nDisallow: /\n".encode(codec)
+    doc = parse_robots(body, cut=True)
+    assert doc.truncated is True
+    assert [rule.raw for rule in doc.select("MyAIBot").rules] == ["Disallow: /"]
+    assert doc.select("MyAIBot").allowed("/") is False
+    partial = parse_robots(body + "Allow: /public-images/".encode(codec)[:-10], cut=True)
+    assert [rule.raw for rule in partial.select("MyAIBot").rules] == ["Disallow: /"]

@@ -410,3 +410,28 @@ def test_extra_top_level_keys_are_ignored():
     ]
     body = body_of({"results": [{**OK_RESULT, "note": "x"}], "took_ms": 3})
     assert read_lookup_response(body) == {"https://pages.test/": RegistryAnswer((MINIMAL,))}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"urls":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"urls": [], "n": ' + b"1" * 5000 + b"}",
+        b'{"prefixes": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}",
+    ],
+    ids=["deep", "long-int", "deep-prefixes"],
+)
+def test_json_too_deep_or_with_a_5000_digit_int_is_a_protocol_error(body):
+    """Fuzz (fuzz/targets.py registry_protocol): RecursionError or int ValueError is not JSON."""
+    for read in (read_lookup_request, read_hashed_request, read_answer_json):
+        with pytest.raises(ProtocolError, match=r"^not JSON: "):
+            read(body)
+
+
+def test_a_url_with_a_lone_surrogate_is_a_protocol_error():
+    r"""Fuzz (fuzz/targets.py registry_protocol): a ``\ud800`` URL cannot reach SQLite (a 400)."""
+    with pytest.raises(ProtocolError, match="valid Unicode"):
+        read_lookup_request(b'{"urls": ["https://a.test/\\ud800"]}')
+    assert read_lookup_request('{"urls": ["https://a.test/\u00e9"]}'.encode()) == [
+        "https://a.test/\u00e9"
+    ]

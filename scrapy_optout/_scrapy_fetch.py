@@ -53,7 +53,10 @@ def side_request(need: Need, url: str) -> Request:
     return Request(
         url,
         callback=NO_CALLBACK,
-        headers={"Accept": "*/*"},
+        # Asked for uncompressed: HttpCompressionMiddleware refuses a whole body that decodes past
+        # download_maxsize, where robots.txt must be read on its first 500 KiB (DESIGN §5.2);
+        # only a server that compresses against this header meets that limit.
+        headers={"Accept": "*/*", "Accept-Encoding": "identity"},
         meta={
             INTERNAL: need.doc,
             _CAP: cap,

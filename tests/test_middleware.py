@@ -7,6 +7,7 @@ stats, signals, the log writer's lifetime and the settings.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import re
@@ -396,6 +397,30 @@ async def test_the_worker_id_is_in_every_record(
     assert len(records) == 2
     assert [r.get("worker") for r in records] == [worker, worker]
     assert verify(log).ok
+
+
+@deferred_f_from_coro_f
+async def test_a_large_robots_txt_is_asked_uncompressed_and_read_on_its_first_500_kib(
+    site: Site, log: Path
+) -> None:
+    """Side fetches ask for identity, so a 5.6 MB robots.txt a server would gzip is still read."""
+    body = b"User-agent: *\nDisallow: /private/\n" + b"# a line of filler text\n" * 240_000
+
+    def robots(request: Any) -> Any:
+        from werkzeug import Response
+
+        if "gzip" in request.headers.get("Accept-Encoding", ""):  # decoded past 4x the cap
+            return Response(gzip.compress(body), headers={"Content-Encoding": "gzip"})
+        return Response(body, content_type="text/plain")
+
+    site.expect_request("/robots.txt").respond_with_handler(robots)
+    site.serve("/ok", page())
+    site.serve("/private/x", page())
+    crawler = await crawl({"OPTOUT_AUDIT_LOG": str(log)},
+                          batch=[(site.url("/ok"), {}), (site.url("/private/x"), {})])  # fmt: skip
+    assert site.url("/ok") in crawler.spider.responses
+    assert crawler.spider.skipped[site.url("/private/x")].reasons[0].code == "robots_disallow"
+    assert site.count("/private/x") == 0
 
 
 @deferred_f_from_coro_f

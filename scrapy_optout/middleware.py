@@ -37,6 +37,7 @@ from ._core.models import Decision, Fetched, Need
 from ._core.rules import bypass
 from ._drive import adrive
 from ._errors import RequestSkipped
+from ._playwright import BrowserLoads, wants_browser
 from ._resolve import AsyncResolver
 from ._scrapy_fetch import INTERNAL, fetch, new_attempt, stop_at_cap
 from ._scrapy_settings import enabled, named_error, read_settings
@@ -111,6 +112,7 @@ class OptOutMiddleware:
         self._resolve = AsyncResolver(
             self.shell.cache, self._fetch, self._registry, shared=self._shared
         )
+        self._browser = BrowserLoads(self.shell, self._resolve, self._skip, self._count)
         crawler.signals.connect(self._opened, signal=signals.spider_opened)
         crawler.signals.connect(self._closed, signal=signals.spider_closed)
         crawler.signals.connect(stop_at_cap, signal=signals.bytes_received)
@@ -195,6 +197,8 @@ class OptOutMiddleware:
         if not pre.allowed:
             raise self._skip(shell.record(_noting(pre, meta)), request)
         meta[_STATE] = (pre, page, today)
+        if wants_browser(meta):  # scrapy-playwright: the page's own loads are checked too
+            self._browser.install(request)
 
     async def _response_stage(self, request: Request, response: Response) -> Response:
         meta = request.meta
@@ -211,6 +215,10 @@ class OptOutMiddleware:
             if state is None:
                 return response
         pre, page, today = state
+        if response.url != request.url and wants_browser(meta):  # the browser followed redirects
+            landed = await self._browser.landed(response.url, page, today, request)
+            if not landed.allowed:
+                raise self._skip(self.shell.record(_noting(landed, meta)), request)
         policy = self.shell.policy
         body = response.body
         complete = len(body) <= policy.embedded_scan_bytes

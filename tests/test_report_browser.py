@@ -10,10 +10,8 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
@@ -25,8 +23,9 @@ from scrapy_optout._core.models import Decision, Reason
 from scrapy_optout.audit import AuditWriter, read
 from scrapy_optout.audit.report import render_report
 from scrapy_optout.audit.summary import summarize_records
+from tests.browser import CHROMIUM, require_chromium
+from tests.browser import sink as browser_sink
 
-CHROMIUM = Path("/usr/bin/chromium")
 TIMEOUT = 90  # seconds for one whole browser run; it takes about 1 s
 PWNED = "https://evil.test/<script>document.title='pwned'</script>"
 
@@ -34,36 +33,13 @@ PWNED = "https://evil.test/<script>document.title='pwned'</script>"
 @pytest.fixture
 def sink() -> Iterator[int]:
     """A port on 127.0.0.1 that accepts connections and closes them at once."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.1)  # so that the thread sees the stop flag
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        server.close()
+    with browser_sink() as port:
+        yield port
 
 
 def dump_dom(url: str, sink_port: int) -> str:
     """The DOM of *url* after its scripts ran, as Chromium's ``--dump-dom`` prints it."""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is not installed: run scripts/install-debian.sh chromium "
-            f"{CHROMIUM} "
-            "(or make test, which runs it)"
-        )
+    require_chromium()
     sink = f"http://127.0.0.1:{sink_port}"
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         args = [

@@ -1,0 +1,1 @@
+"""A scrapy-playwright project with scrapy_optout's add-on."""

@@ -23,7 +23,7 @@ from scrapy_optout._core.models import Decision, Reason
 from scrapy_optout.audit import AuditWriter, read
 from scrapy_optout.audit.report import render_report
 from scrapy_optout.audit.summary import summarize_records
-from tests.browser import CHROMIUM, require_chromium
+from tests.browser import CHROMIUM, offline_args, require_chromium
 from tests.browser import sink as browser_sink
 
 TIMEOUT = 90  # seconds for one whole browser run; it takes about 1 s
@@ -40,23 +40,13 @@ def sink() -> Iterator[int]:
 def dump_dom(url: str, sink_port: int) -> str:
     """The DOM of *url* after its scripts ran, as Chromium's ``--dump-dom`` prints it."""
     require_chromium()
-    sink = f"http://127.0.0.1:{sink_port}"
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         args = [
             str(CHROMIUM),
             "--headless",
             "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-sync",
-            "--disable-background-networking",
-            "--disable-component-update",
+            *offline_args(sink_port),
             f"--user-data-dir={profile}",
-            f"--proxy-server={sink}",
-            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
-            f"--component-updater=url-source={sink}",
-            f"--gaia-url={sink}",
             "--virtual-time-budget=5000",  # let the page's script run before the dump
             "--dump-dom",
             url,

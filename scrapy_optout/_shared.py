@@ -87,10 +87,10 @@ class SharedFetches:
 
         None, as from the registry itself, when it cannot say (``on_unavailable`` decides).
         """
-        held = registry.cached(need.url)
+        url, store = canonical_url(need.url), self.store  # canonical once: the keys of both caches
+        held = registry.cached(url)
         if held is not None:
             return held
-        url, store = canonical_url(need.url), self.store
         try:
             found = await store.get_answer(registry.source, url)
         except SharedUnavailable as exc:

@@ -173,17 +173,25 @@ class RedisCache:
             value, pttl = await pipe.get(key).pttl(key).execute()
         return value, pttl
 
+    async def _fresh(self, key: str) -> tuple[bytes, float] | None:
+        """The value under *key* and the seconds it has left; None if absent or expiring now."""
+        value, pttl = await self._do(self._get_with_ttl(key))
+        if value is None or pttl is None or pttl <= 0:
+            return None
+        return value, pttl / 1000
+
+    async def _share(self, key: str, value: bytes, ttl: float) -> None:
+        """Set *key* to *value* for *ttl* seconds (at least one millisecond)."""
+        await self._do(self._client.set(key, value, px=max(1, int(ttl * 1000))))
+
     async def get(self, doc: str, origin: str) -> SharedFetch | None:
         """The shared fetch of *doc* for *origin*, with its remaining lifetime, if any."""
-        value, pttl = await self._do(self._get_with_ttl(self._key("doc", doc, origin)))
-        if value is None or pttl is None or pttl <= 0:
-            return None  # absent, or expiring this very moment
-        return SharedFetch(decode_fetch(value), pttl / 1000)
+        found = await self._fresh(self._key("doc", doc, origin))
+        return None if found is None else SharedFetch(decode_fetch(found[0]), found[1])
 
     async def put(self, doc: str, origin: str, fetched: Fetched, ttl: float) -> None:
         """Share *fetched* for *ttl* seconds."""
-        key, value = self._key("doc", doc, origin), encode_fetch(fetched)
-        await self._do(self._client.set(key, value, px=max(1, int(ttl * 1000))))
+        await self._share(self._key("doc", doc, origin), encode_fetch(fetched), ttl)
 
     def _answer_key(self, registry: str, url: str) -> str:
         digest = hashlib.sha256(f"{registry}\n{url}".encode()).hexdigest()
@@ -191,16 +199,12 @@ class RedisCache:
 
     async def get_answer(self, registry: str, url: str) -> SharedAnswer | None:
         """The shared answer of *registry* about *url* (canonical), with its remaining lifetime."""
-        value, pttl = await self._do(self._get_with_ttl(self._answer_key(registry, url)))
-        if value is None or pttl is None or pttl <= 0:
-            return None
-        return SharedAnswer(decode_answer(value), pttl / 1000)
+        found = await self._fresh(self._answer_key(registry, url))
+        return None if found is None else SharedAnswer(decode_answer(found[0]), found[1])
 
     async def put_answer(self, registry: str, url: str, answer: RegistryAnswer, ttl: float) -> None:
         """Share *registry*'s *answer* about *url* (canonical) for *ttl* seconds."""
-        value = _ANSWER + answer_json(answer)
-        key = self._answer_key(registry, url)
-        await self._do(self._client.set(key, value, px=max(1, int(ttl * 1000))))
+        await self._share(self._answer_key(registry, url), _ANSWER + answer_json(answer), ttl)
 
     async def lock(self, doc: str, origin: str) -> str | None:
         """Take the right to fetch *doc* for *origin*; the token to release it, or None if taken."""

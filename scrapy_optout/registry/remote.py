@@ -148,11 +148,15 @@ class RemoteRegistry:
         the next lookup of *url* here asks neither Redis nor the service.
         """
         with self._lock:
-            key = canonical_url(url)
-            self._cache[key] = (answer, self.clock() + ttl)
+            self._hold({canonical_url(url): answer}, self.clock() + ttl)
+
+    def _hold(self, answers: dict[str, RegistryAnswer], expires: float) -> None:
+        """Cache *answers* until *expires*, the oldest dropped beyond CACHE_SIZE (lock held)."""
+        for key, answer in answers.items():
+            self._cache[key] = (answer, expires)
             self._cache.move_to_end(key)
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
 
     def _settle(
         self, batch: _Batch, answers: dict[str, RegistryAnswer] | None, failed: bool
@@ -167,12 +171,7 @@ class RemoteRegistry:
                     )
                 self._down_until = now + DOWN_FOR
             elif answers is not None:
-                expires = now + self.cache_ttl
-                for key, answer in answers.items():
-                    self._cache[key] = (answer, expires)
-                    self._cache.move_to_end(key)
-                while len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
+                self._hold(answers, now + self.cache_ttl)
         batch.answers = answers or {}
 
     def _join(
